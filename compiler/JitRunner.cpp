@@ -1,0 +1,161 @@
+//===- JitRunner.cpp - Compile and run a function in-process --------------===//
+
+#include "compiler/JitRunner.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+
+using namespace mlir;
+
+namespace nibble {
+
+/// The array dtype that carries tensors of element type `type`.
+static std::optional<DType> arrayDType(Type type) {
+  if (type.isF32())
+    return DType::F32;
+  if (type.isF64())
+    return DType::F64;
+  if (type.isF16())
+    return DType::F16;
+  if (isa<Float8E4M3FNType>(type))
+    return DType::U8;
+  if (type.isInteger(8))
+    return DType::I8;
+  if (type.isInteger(16))
+    return DType::I16;
+  if (type.isInteger(32))
+    return DType::I32;
+  if (type.isInteger(64))
+    return DType::I64;
+  return std::nullopt;
+}
+
+/// Formats `shape` as [2, 3].
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + (ShapedType::isDynamic(shape[i])
+                                   ? std::string("?")
+                                   : std::to_string(shape[i]));
+  return text + "]";
+}
+
+/// A ranked memref descriptor {allocated, aligned, offset, sizes, strides}
+/// for `array` (identity layout), as the words the C interface expects.
+static std::vector<int64_t> makeDescriptor(NpyArray &array) {
+  std::vector<int64_t> words;
+  auto base = reinterpret_cast<int64_t>(array.data.data());
+  words.push_back(base);
+  words.push_back(base);
+  words.push_back(0);
+  for (int64_t size : array.shape)
+    words.push_back(size);
+  std::vector<int64_t> strides(array.shape.size(), 1);
+  for (int64_t i = int64_t(array.shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * array.shape[i + 1];
+  words.insert(words.end(), strides.begin(), strides.end());
+  return words;
+}
+
+llvm::Expected<std::vector<NpyArray>>
+runFunction(ModuleOp module, StringRef entry, ArrayRef<NpyArray> inputs,
+            const JitOptions &options) {
+  auto makeError = [](const Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func)
+    return makeError("no function '" + entry + "' in the module");
+  FunctionType type = func.getFunctionType();
+  if (type.getNumInputs() != inputs.size())
+    return makeError("function '" + entry + "' takes " +
+                     Twine(type.getNumInputs()) + " arguments but " +
+                     Twine(inputs.size()) + " inputs were given");
+
+  // Check the inputs against the signature.
+  std::vector<NpyArray> arguments(inputs.begin(), inputs.end());
+  for (auto [index, argType] : llvm::enumerate(type.getInputs())) {
+    auto tensorType = dyn_cast<RankedTensorType>(argType);
+    std::optional<DType> dtype =
+        tensorType ? arrayDType(tensorType.getElementType()) : std::nullopt;
+    if (!dtype)
+      return makeError("argument " + Twine(index) + " has unsupported type " +
+                       llvm::formatv("{0}", argType).str());
+    const NpyArray &input = inputs[index];
+    bool shapeOk = int64_t(input.shape.size()) == tensorType.getRank();
+    for (int64_t i = 0; shapeOk && i < tensorType.getRank(); ++i)
+      shapeOk = tensorType.isDynamicDim(i) ||
+                tensorType.getDimSize(i) == input.shape[i];
+    if (!shapeOk || input.dtype != *dtype)
+      return makeError("input " + Twine(index) + ": expected " +
+                       safetensorsName(*dtype) + " " +
+                       shapeString(tensorType.getShape()) + ", found " +
+                       safetensorsName(input.dtype) + " " +
+                       shapeString(input.shape));
+  }
+  std::vector<NpyArray> results;
+  for (auto [index, resultType] : llvm::enumerate(type.getResults())) {
+    auto tensorType = dyn_cast<RankedTensorType>(resultType);
+    std::optional<DType> dtype =
+        tensorType ? arrayDType(tensorType.getElementType()) : std::nullopt;
+    if (!dtype || !tensorType.hasStaticShape())
+      return makeError("result " + Twine(index) +
+                       " must be a statically shaped tensor of a supported "
+                       "element type, found " +
+                       llvm::formatv("{0}", resultType).str());
+    NpyArray result;
+    result.dtype = *dtype;
+    result.shape.assign(tensorType.getShape().begin(),
+                        tensorType.getShape().end());
+    result.data.resize(tensorType.getNumElements() * dtypeByteSize(*dtype));
+    results.push_back(std::move(result));
+  }
+
+  // Lower to the LLVM dialect.
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(module.getContext()));
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  LowerToLLVMOptions lowerOptions;
+  lowerOptions.weights = options.weights;
+  buildLowerToLLVMPipeline(pm, lowerOptions);
+  if (failed(pm.run(module)))
+    return makeError("lowering '" + entry + "' to LLVM failed");
+
+  // JIT-compile and call `_mlir_ciface_<entry>(args..., results...)`.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer =
+      makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+
+  std::vector<std::vector<int64_t>> descriptors;
+  for (NpyArray &argument : arguments)
+    descriptors.push_back(makeDescriptor(argument));
+  for (NpyArray &result : results)
+    descriptors.push_back(makeDescriptor(result));
+  std::vector<void *> descriptorPointers;
+  for (std::vector<int64_t> &descriptor : descriptors)
+    descriptorPointers.push_back(descriptor.data());
+  SmallVector<void *> packedArgs;
+  for (void *&pointer : descriptorPointers)
+    packedArgs.push_back(&pointer);
+  if (llvm::Error error = (*engine)->invokePacked(
+          ("_mlir_ciface_" + entry).str(), packedArgs))
+    return std::move(error);
+  return results;
+}
+
+} // namespace nibble

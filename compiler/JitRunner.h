@@ -1,0 +1,41 @@
+//===- JitRunner.h - Compile and run a function in-process ------*- C++ -*-===//
+//
+// Lowers a module through nibble-lower-to-llvm, JIT-compiles it with the MLIR
+// ExecutionEngine and calls one function on host arrays. Used by nibble-run
+// and, later, by calibration.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_COMPILER_JITRUNNER_H
+#define NIBBLE_COMPILER_JITRUNNER_H
+
+#include "compiler/Passes.h"
+#include "support/Npy.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <vector>
+
+namespace nibble {
+
+/// Options of a JIT run.
+struct JitOptions {
+  /// Weight archive overriding the module's nibble.weights ("" = keep).
+  std::string weights;
+  /// LLVM optimization level (0..3).
+  unsigned optLevel = 3;
+};
+
+/// Lowers `module` in place and runs its function `entry` on `inputs`, one
+/// array per function argument, returning one array per result. Arguments and
+/// results must be ranked tensors of f32, f16, f64, i8, i16, i32, i64 (or
+/// f8E4M3FN, exchanged as raw bytes in u8 arrays); results must have static
+/// shapes. Errors say which input mismatches and how.
+llvm::Expected<std::vector<NpyArray>>
+runFunction(mlir::ModuleOp module, llvm::StringRef entry,
+            llvm::ArrayRef<NpyArray> inputs, const JitOptions &options);
+
+} // namespace nibble
+
+#endif // NIBBLE_COMPILER_JITRUNNER_H

@@ -1,0 +1,48 @@
+//===- Passes.h - nibble lowering passes and pipelines ----------*- C++ -*-===//
+
+#ifndef NIBBLE_COMPILER_PASSES_H
+#define NIBBLE_COMPILER_PASSES_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace nibble {
+
+#define GEN_PASS_DECL
+#include "compiler/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/Passes.h.inc"
+
+/// Adds the patterns that lower nibble ops (all but nibble.param) to
+/// linalg/tensor/arith/math.
+void populateNibbleToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// Options of the lowering pipeline to the LLVM dialect.
+struct LowerToLLVMOptions
+    : public mlir::PassPipelineOptions<LowerToLLVMOptions> {
+  Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("Weight archive to use instead of nibble.weights")};
+};
+
+/// nibble (tensors) -> LLVM dialect, through the reference lowering,
+/// one-shot bufferization and the upstream conversions. Public functions get
+/// C interfaces (`_mlir_ciface_<name>`) with results as trailing out-params.
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+/// Registers the `nibble-lower-to-llvm` pipeline (the passes are registered
+/// by the generated registerNibbleCompilerPasses()).
+void registerNibbleCompilerPipelines();
+
+} // namespace nibble
+
+#endif // NIBBLE_COMPILER_PASSES_H

@@ -1,0 +1,204 @@
+//===- NibbleAttrs.cpp - #nibble.scheme and the dialect's enums -----------===//
+//
+// Custom syntax and verification of the quantization scheme attribute.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/NibbleDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace nibble;
+
+#include "dialects/NibbleEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/NibbleAttrs.cpp.inc"
+
+void NibbleDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/NibbleAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// SchemeAttr
+//===----------------------------------------------------------------------===//
+
+unsigned SchemeAttr::getContainerBits() const {
+  unsigned bits = getBits();
+  if (bits <= 2)
+    return 2;
+  if (bits <= 4)
+    return 4;
+  return 8;
+}
+
+int64_t SchemeAttr::getGroupsPerRow(int64_t k) const {
+  if (getGranularity() == Granularity::Group)
+    return k / getGroupSize();
+  return 1;
+}
+
+LogicalResult
+SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                   WeightFormat format, unsigned bits, Granularity granularity,
+                   int64_t groupSize, bool symmetric, Type scaleType,
+                   int64_t doubleQuantGroup, ActivationScheme activation) {
+  switch (format) {
+  case WeightFormat::Int:
+    if (bits < 2 || bits > 8)
+      return emitError() << "integer weights must have 2 to 8 bits, found "
+                         << bits;
+    break;
+  case WeightFormat::NF4:
+  case WeightFormat::FP4E2M1:
+    if (bits != 4)
+      return emitError() << stringifyWeightFormat(format)
+                         << " weights have 4 bits, found " << bits;
+    break;
+  case WeightFormat::FP8E4M3:
+    if (bits != 8)
+      return emitError() << "fp8 weights have 8 bits, found " << bits;
+    break;
+  }
+  if (!symmetric && format != WeightFormat::Int)
+    return emitError() << "asymmetric quantization needs an integer format, "
+                          "found "
+                       << stringifyWeightFormat(format);
+  if (granularity == Granularity::Group && groupSize <= 0)
+    return emitError() << "group size must be positive, found " << groupSize;
+  if (granularity != Granularity::Group && groupSize != 0)
+    return emitError() << "group size " << groupSize << " given for "
+                       << stringifyGranularity(granularity)
+                       << " granularity";
+  if (!scaleType || !(scaleType.isF32() || scaleType.isF16() ||
+                      scaleType.isBF16()))
+    return emitError() << "scale type must be f32, f16 or bf16, found "
+                       << scaleType;
+  if (doubleQuantGroup < 0)
+    return emitError() << "double quantization group must be positive, found "
+                       << doubleQuantGroup;
+  return success();
+}
+
+/// Parses `= <integer>` after a key.
+static ParseResult parseIntValue(AsmParser &parser, int64_t &value) {
+  return failure(parser.parseEqual() || parser.parseInteger(value));
+}
+
+Attribute SchemeAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  WeightFormat format = WeightFormat::Int;
+  unsigned bits = 8;
+  Granularity granularity = Granularity::Channel;
+  int64_t groupSize = 0;
+  bool symmetric = true;
+  Type scaleType = Float32Type::get(ctx);
+  int64_t doubleQuantGroup = 0;
+  ActivationScheme activation = ActivationScheme::None;
+
+  if (parser.parseLess())
+    return {};
+  SMLoc formatLoc = parser.getCurrentLocation();
+  StringRef formatName;
+  if (parser.parseKeyword(&formatName))
+    return {};
+  if (formatName == "nf4") {
+    format = WeightFormat::NF4;
+    bits = 4;
+  } else if (formatName == "fp4") {
+    format = WeightFormat::FP4E2M1;
+    bits = 4;
+  } else if (formatName == "fp8") {
+    format = WeightFormat::FP8E4M3;
+    bits = 8;
+  } else if (formatName.consume_front("w") &&
+             !formatName.getAsInteger(10, bits)) {
+    format = WeightFormat::Int;
+  } else {
+    parser.emitError(formatLoc, "expected a weight format (w2..w8, nf4, fp4, "
+                                "fp8), found '")
+        << formatName << "'";
+    return {};
+  }
+
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key))
+      return {};
+    if (key == "tensor") {
+      granularity = Granularity::Tensor;
+    } else if (key == "channel") {
+      granularity = Granularity::Channel;
+    } else if (key == "group") {
+      granularity = Granularity::Group;
+      if (parseIntValue(parser, groupSize))
+        return {};
+    } else if (key == "sym") {
+      symmetric = true;
+    } else if (key == "asym") {
+      symmetric = false;
+    } else if (key == "scale") {
+      if (parser.parseEqual() || parser.parseType(scaleType))
+        return {};
+    } else if (key == "double_quant") {
+      if (parseIntValue(parser, doubleQuantGroup))
+        return {};
+    } else if (key == "act") {
+      SMLoc actLoc = parser.getCurrentLocation();
+      StringRef actName;
+      if (parser.parseEqual() || parser.parseKeyword(&actName))
+        return {};
+      std::optional<ActivationScheme> parsed =
+          symbolizeActivationScheme(actName);
+      if (!parsed) {
+        parser.emitError(actLoc, "unknown activation scheme '")
+            << actName
+            << "' (expected none, int8_dynamic, int8_static or fp8_dynamic)";
+        return {};
+      }
+      activation = *parsed;
+    } else {
+      parser.emitError(keyLoc, "unknown scheme parameter '") << key << "'";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<SchemeAttr>(ctx, format, bits, granularity,
+                                       groupSize, symmetric, scaleType,
+                                       doubleQuantGroup, activation);
+}
+
+void SchemeAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  if (getFormat() == WeightFormat::Int)
+    printer << "w" << getBits();
+  else
+    printer << stringifyWeightFormat(getFormat());
+  switch (getGranularity()) {
+  case Granularity::Tensor:
+    printer << ", tensor";
+    break;
+  case Granularity::Channel:
+    printer << ", channel";
+    break;
+  case Granularity::Group:
+    printer << ", group = " << getGroupSize();
+    break;
+  }
+  printer << (getSymmetric() ? ", sym" : ", asym");
+  if (!getScaleType().isF32())
+    printer << ", scale = " << getScaleType();
+  if (hasDoubleQuant())
+    printer << ", double_quant = " << getDoubleQuantGroup();
+  if (getActivation() != ActivationScheme::None)
+    printer << ", act = " << stringifyActivationScheme(getActivation());
+  printer << ">";
+}

@@ -1,0 +1,107 @@
+//===- NibbleAttrs.td - nibble attributes and enums --------*- tablegen -*-===//
+//
+// The quantization scheme attribute and the enums it is made of.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_ATTRS_TD
+#define NIBBLE_ATTRS_TD
+
+include "dialects/NibbleDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Nibble_WeightFormat : I32EnumAttr<"WeightFormat",
+    "element format of quantized weights", [
+      I32EnumAttrCase<"Int", 0, "int">,
+      I32EnumAttrCase<"NF4", 1, "nf4">,
+      I32EnumAttrCase<"FP4E2M1", 2, "fp4">,
+      I32EnumAttrCase<"FP8E4M3", 3, "fp8">,
+    ]> {
+  let cppNamespace = "::nibble";
+  let genSpecializedAttr = 0;
+}
+
+def Nibble_Granularity : I32EnumAttr<"Granularity",
+    "how many weights share one scale", [
+      I32EnumAttrCase<"Tensor", 0, "tensor">,
+      I32EnumAttrCase<"Channel", 1, "channel">,
+      I32EnumAttrCase<"Group", 2, "group">,
+    ]> {
+  let cppNamespace = "::nibble";
+  let genSpecializedAttr = 0;
+}
+
+def Nibble_ActivationScheme : I32EnumAttr<"ActivationScheme",
+    "how activations are quantized", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Int8Dynamic", 1, "int8_dynamic">,
+      I32EnumAttrCase<"Int8Static", 2, "int8_static">,
+      I32EnumAttrCase<"FP8Dynamic", 3, "fp8_dynamic">,
+    ]> {
+  let cppNamespace = "::nibble";
+  let genSpecializedAttr = 0;
+}
+
+def Nibble_ActivationSchemeAttr : EnumAttr<Nibble_Dialect,
+    Nibble_ActivationScheme, "act"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+//===----------------------------------------------------------------------===//
+// #nibble.scheme
+//===----------------------------------------------------------------------===//
+
+def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
+  let mnemonic = "scheme";
+  let summary = "How a weight (and the activation feeding it) is quantized";
+  let description = [{
+    A weight scheme: element format and bit width, granularity of the scales,
+    symmetric or asymmetric (with zero points), the storage type of scales,
+    optional double quantization of the scales, and the activation scheme.
+
+    Syntax: the format first (`w2`..`w8` integers, `nf4`, `fp4` for E2M1,
+    `fp8` for E4M3), then in any order:
+    - `tensor`, `channel` (default) or `group = N` (N weights along K share a
+      scale);
+    - `sym` (default) or `asym` (integers only: unsigned codes with zero
+      points);
+    - `scale = f32|f16|bf16` (default f32);
+    - `double_quant = D`: scales stored as 8-bit codes with one f32 scale per
+      D consecutive scales (QLoRA-style);
+    - `act = none|int8_dynamic|int8_static|fp8_dynamic` (default none).
+
+    ```mlir
+    #nibble.scheme<w4, group = 128, sym>
+    #nibble.scheme<w8, channel, sym, act = int8_dynamic>
+    #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
+    #nibble.scheme<w4, group = 32, asym, scale = f16>
+    ```
+  }];
+  let parameters = (ins
+    "::nibble::WeightFormat":$format,
+    "unsigned":$bits,
+    "::nibble::Granularity":$granularity,
+    "int64_t":$groupSize,
+    "bool":$symmetric,
+    "::mlir::Type":$scaleType,
+    "int64_t":$doubleQuantGroup,
+    "::nibble::ActivationScheme":$activation
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Bits of storage per packed code (3-bit codes use 4-bit containers).
+    unsigned getContainerBits() const;
+    /// Number of scale groups per output row for a reduction size `k`.
+    int64_t getGroupsPerRow(int64_t k) const;
+    /// Whether scales are double-quantized.
+    bool hasDoubleQuant() const { return getDoubleQuantGroup() > 0; }
+  }];
+}
+
+#endif // NIBBLE_ATTRS_TD

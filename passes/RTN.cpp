@@ -1,0 +1,331 @@
+//===- RTN.cpp - Round-to-nearest weight quantization ---------------------===//
+//
+// Rewrites nibble.linear into nibble.qlinear with round-to-nearest codes. The
+// math lives in passes/numerics; this file moves tensors between the IR, the
+// weight archives and the quantizer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/NibbleOps.h"
+#include "passes/Passes.h"
+#include "passes/QuantSpec.h"
+#include "passes/WeightStore.h"
+#include "passes/numerics/Packing.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Path.h"
+
+namespace nibble {
+#define GEN_PASS_DEF_NIBBLERTN
+#include "passes/Passes.h.inc"
+} // namespace nibble
+
+using namespace mlir;
+using namespace nibble;
+
+namespace {
+
+/// One tensor the pass produced: the IR type and its raw little-endian bytes.
+struct PackedTensor {
+  std::string suffix;
+  RankedTensorType type;
+  DType dtype;
+  std::vector<uint8_t> bytes;
+};
+
+/// Copies `values` into a byte vector.
+template <typename T>
+static std::vector<uint8_t> toBytes(const std::vector<T> &values) {
+  std::vector<uint8_t> bytes(values.size() * sizeof(T));
+  if (!bytes.empty())
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+/// Encodes float scales in the scheme's scale type.
+static PackedTensor encodeScales(const std::vector<float> &scales,
+                                 RankedTensorType type) {
+  Type elementType = type.getElementType();
+  if (elementType.isF32())
+    return {"scales", type, DType::F32, toBytes(scales)};
+  std::vector<uint16_t> bits(scales.size());
+  for (size_t i = 0; i < scales.size(); ++i)
+    bits[i] = elementType.isF16() ? numerics::floatToF16Bits(scales[i])
+                                  : numerics::floatToBF16Bits(scales[i]);
+  return {"scales", type, elementType.isF16() ? DType::F16 : DType::BF16,
+          toBytes(bits)};
+}
+
+/// Quantizes a rows x cols float matrix as `scheme` says and returns the
+/// tensors of the matching nibble.qlinear operands, in operand order:
+/// weight, scales, [zero_points], [scale_scales].
+static SmallVector<PackedTensor> quantizeWeight(const std::vector<float> &w,
+                                                int64_t rows, int64_t cols,
+                                                SchemeAttr scheme,
+                                                numerics::ScaleSearch search) {
+  MLIRContext *ctx = scheme.getContext();
+  numerics::QuantSpec spec = toQuantSpec(scheme, search);
+  numerics::QuantizedMatrix q =
+      numerics::quantizeMatrix(w.data(), rows, cols, spec);
+  unsigned container = scheme.getContainerBits();
+  Type i8 = IntegerType::get(ctx, 8);
+  SmallVector<PackedTensor> tensors;
+  tensors.push_back(
+      {"qweight", RankedTensorType::get({rows, cols * container / 8}, i8),
+       DType::I8, numerics::packCodes(q.codes.data(), rows, cols, container)});
+  SmallVector<int64_t, 2> scaleShape = {q.scaleRows, q.groupsPerRow};
+  if (scheme.hasDoubleQuant()) {
+    tensors.push_back({"scales", RankedTensorType::get(scaleShape, i8),
+                       DType::I8, q.doubleQuant.codes});
+  } else {
+    tensors.push_back(encodeScales(
+        q.scales, RankedTensorType::get(scaleShape, scheme.getScaleType())));
+  }
+  if (!scheme.getSymmetric())
+    tensors.push_back({"zeros", RankedTensorType::get(scaleShape, i8),
+                       DType::I8, q.zeroPoints});
+  if (scheme.hasDoubleQuant()) {
+    int64_t count = q.doubleQuant.superScales.size();
+    tensors.push_back({"scale_scales",
+                       RankedTensorType::get({count}, Float32Type::get(ctx)),
+                       DType::F32, toBytes(q.doubleQuant.superScales)});
+  }
+  return tensors;
+}
+
+/// Float values of a constant weight.
+static std::vector<float> readConstant(DenseElementsAttr attr) {
+  std::vector<float> values;
+  values.reserve(attr.getNumElements());
+  for (APFloat value : attr.getValues<APFloat>()) {
+    bool losesInfo = false;
+    value.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
+                  &losesInfo);
+    values.push_back(value.convertToFloat());
+  }
+  return values;
+}
+
+/// The prefix of the names of the tensors made from param `name`:
+/// "fc1.weight" -> "fc1".
+static std::string paramBaseName(StringRef name) {
+  StringRef base = name;
+  base.consume_back(".weight");
+  return base.str();
+}
+
+/// The default output archive: "dir/model.safetensors" ->
+/// "dir/model.rtn.safetensors".
+static std::string defaultOutputPath(StringRef input) {
+  SmallString<256> path(input);
+  if (llvm::sys::path::extension(path) == ".safetensors")
+    llvm::sys::path::replace_extension(path, "");
+  path += ".rtn.safetensors";
+  return std::string(path);
+}
+
+struct NibbleRTNPass : public nibble::impl::NibbleRTNBase<NibbleRTNPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  /// The scheme the pass options describe, or failure (error emitted).
+  FailureOr<SchemeAttr> getOptionScheme();
+};
+
+/// Packed tensors of quantized params, by name, for the new archive.
+using NewParams = SmallVector<std::pair<std::string, PackedTensor>>;
+
+} // namespace
+
+FailureOr<SchemeAttr> NibbleRTNPass::getOptionScheme() {
+  MLIRContext *ctx = &getContext();
+  Type scale;
+  if (scaleType == "f32")
+    scale = Float32Type::get(ctx);
+  else if (scaleType == "f16")
+    scale = Float16Type::get(ctx);
+  else if (scaleType == "bf16")
+    scale = BFloat16Type::get(ctx);
+  else
+    return getOperation().emitError("nibble-rtn: scale-type must be f32, f16 "
+                                    "or bf16, found '")
+           << scaleType << "'";
+  unsigned schemeBits = bits;
+  if (format == WeightFormat::NF4 || format == WeightFormat::FP4E2M1)
+    schemeBits = 4;
+  else if (format == WeightFormat::FP8E4M3)
+    schemeBits = 8;
+  Granularity granularity = group < 0    ? Granularity::Tensor
+                            : group == 0 ? Granularity::Channel
+                                         : Granularity::Group;
+  auto emitError = [&]() {
+    return getOperation().emitError("nibble-rtn: invalid options: ");
+  };
+  SchemeAttr scheme = SchemeAttr::getChecked(
+      emitError, ctx, format.getValue(), schemeBits, granularity,
+      group > 0 ? int64_t(group) : 0, symmetric.getValue(), scale,
+      doubleQuant.getValue(), activation.getValue());
+  if (!scheme)
+    return failure();
+  return scheme;
+}
+
+/// Quantizes one linear with `scheme`, reading param weights from `store`
+/// and appending the packed tensors of params to `newParams`. Returns failure
+/// after emitting an error.
+static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
+                                    numerics::ScaleSearch search,
+                                    WeightStore &store, NewParams &newParams) {
+  RankedTensorType weightType = linear.getWeight().getType();
+  int64_t rows = weightType.getDimSize(0), cols = weightType.getDimSize(1);
+  if (!weightType.hasStaticShape())
+    return linear.emitOpError("nibble-rtn needs a static weight shape");
+  numerics::QuantSpec spec = toQuantSpec(scheme, search);
+  std::string problem = numerics::validateQuantSpec(spec, rows, cols);
+  if (problem.empty() && (cols * scheme.getContainerBits()) % 8 != 0)
+    problem = "K = " + std::to_string(cols) + " codes of " +
+              std::to_string(scheme.getContainerBits()) +
+              " bits do not fill whole bytes";
+  if (!problem.empty())
+    return linear.emitOpError("cannot quantize with ")
+           << scheme << ": " << problem;
+
+  // Gather the float weight from its param or constant.
+  std::vector<float> weights;
+  ParamOp param = linear.getWeight().getDefiningOp<ParamOp>();
+  if (param) {
+    FailureOr<const TensorView *> tensor = store.resolve(param);
+    if (failed(tensor))
+      return failure();
+    llvm::Expected<std::vector<float>> values = readAsFloat32(**tensor);
+    if (!values)
+      return param.emitOpError() << llvm::toString(values.takeError());
+    weights = std::move(*values);
+  } else {
+    DenseElementsAttr constant;
+    if (!matchPattern(linear.getWeight(), m_Constant(&constant)))
+      return linear.emitOpError("weight must be a nibble.param or a constant");
+    weights = readConstant(constant);
+  }
+
+  SmallVector<PackedTensor> tensors =
+      quantizeWeight(weights, rows, cols, scheme, search);
+
+  // Materialize them as params (into the new archive) or constants.
+  OpBuilder builder(linear);
+  SmallVector<Value> values;
+  for (PackedTensor &tensor : tensors) {
+    if (param) {
+      std::string name = paramBaseName(param.getName()) + "." + tensor.suffix;
+      values.push_back(ParamOp::create(builder, linear.getLoc(), tensor.type,
+                                       builder.getStringAttr(name)));
+      newParams.emplace_back(name, std::move(tensor));
+      continue;
+    }
+    ArrayRef<char> raw(reinterpret_cast<const char *>(tensor.bytes.data()),
+                       tensor.bytes.size());
+    values.push_back(arith::ConstantOp::create(
+        builder, linear.getLoc(),
+        DenseElementsAttr::getFromRawBuffer(tensor.type, raw)));
+  }
+  size_t next = 2;
+  Value zeroPoints = scheme.getSymmetric() ? Value() : values[next++];
+  Value scaleScales = scheme.hasDoubleQuant() ? values[next++] : Value();
+  auto qlinear = QLinearOp::create(
+      builder, linear.getLoc(), linear.getResult().getType(), linear.getInput(),
+      values[0], values[1], zeroPoints, scaleScales, linear.getBias(),
+      /*input_scale=*/Value(), scheme);
+  linear.getResult().replaceAllUsesWith(qlinear.getResult());
+  linear.erase();
+  if (param && param->use_empty())
+    param.erase();
+  return success();
+}
+
+void NibbleRTNPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  WeightStore store;
+  NewParams newParams;
+  numerics::ScaleSearch search;
+  if (scaleSearch == "absmax") {
+    search = numerics::ScaleSearch::AbsMax;
+  } else if (scaleSearch == "mse") {
+    search = numerics::ScaleSearch::Mse;
+  } else {
+    module.emitError("nibble-rtn: search must be absmax or mse, found '")
+        << scaleSearch << "'";
+    return signalPassFailure();
+  }
+  FailureOr<SchemeAttr> optionScheme = getOptionScheme();
+  if (failed(optionScheme))
+    return signalPassFailure();
+
+  SmallVector<LinearOp> linears;
+  module.walk([&](LinearOp linear) { linears.push_back(linear); });
+  bool ok = true;
+  for (LinearOp linear : linears) {
+    SchemeAttr scheme = linear.getSchemeAttr();
+    if (!scheme)
+      scheme = *optionScheme;
+    if (scheme.getActivation() == ActivationScheme::Int8Static) {
+      linear.emitOpError("int8_static activations need calibration; "
+                         "nibble-rtn quantizes weights only");
+      ok = false;
+      continue;
+    }
+    ok &= succeeded(quantizeLinear(linear, scheme, search, store, newParams));
+  }
+  if (!ok)
+    return signalPassFailure();
+  if (newParams.empty())
+    return;
+
+  // Write the new archive: the packed tensors plus every tensor that
+  // remaining params still read from the old one.
+  FailureOr<std::string> inputPath = WeightStore::getArchivePath(module);
+  if (failed(inputPath))
+    return signalPassFailure();
+  std::string outputPath =
+      outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
+  SafeTensorsWriter writer;
+  llvm::StringSet<> written;
+  for (auto &[name, tensor] : newParams) {
+    if (llvm::Error error =
+            writer.addTensor(name, tensor.dtype, tensor.type.getShape(),
+                             tensor.bytes)) {
+      module.emitError() << outputPath << ": " << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    written.insert(name);
+  }
+  WalkResult copied = module.walk([&](ParamOp param) {
+    if (written.contains(param.getName()))
+      return WalkResult::advance();
+    FailureOr<const TensorView *> tensor = store.resolve(param);
+    if (failed(tensor))
+      return WalkResult::interrupt();
+    if (llvm::Error error = writer.addTensor(param.getName(), (*tensor)->dtype,
+                                             (*tensor)->shape,
+                                             (*tensor)->bytes)) {
+      param.emitOpError() << llvm::toString(std::move(error));
+      return WalkResult::interrupt();
+    }
+    written.insert(param.getName());
+    return WalkResult::advance();
+  });
+  if (copied.wasInterrupted())
+    return signalPassFailure();
+  writer.setMetadata("producer", "nibble-rtn");
+  if (llvm::Error error = writer.write(outputPath)) {
+    module.emitError() << llvm::toString(std::move(error));
+    return signalPassFailure();
+  }
+  module->setAttr(kWeightsAttrName,
+                  StringAttr::get(&getContext(), outputPath));
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+#===- scripts/setup.sh - Install everything nibble needs ------------------===#
+#
+# Installs the Debian packages nibble builds against and a Python virtualenv
+# (outside the clone, under ~/.cache/nibble) holding the test-only Python
+# packages. Idempotent and quiet when everything is already present.
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+CACHE_DIR="${NIBBLE_CACHE_DIR:-$HOME/.cache/nibble}"
+VENV_DIR="$CACHE_DIR/venv"
+
+APT_PACKAGES=(
+  # LLVM/MLIR 22: libraries, TableGen, lit/FileCheck.
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  # LLVMSupport's CMake config needs zstd's CMake targets.
+  libzstd-dev
+  # Build tools.
+  cmake ninja-build ccache g++
+  # Unit tests.
+  libgtest-dev
+  # Python for test fixtures and numpy references.
+  python3 python3-venv
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+      grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) != 0 ]]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+PY_PACKAGES=(numpy)
+mkdir -p "$CACHE_DIR"
+if [[ ! -x "$VENV_DIR/bin/python" ]]; then
+  echo "setup: creating Python virtualenv in $VENV_DIR"
+  python3 -m venv "$VENV_DIR"
+fi
+if ! "$VENV_DIR/bin/python" -c "import numpy" 2>/dev/null; then
+  echo "setup: installing Python packages: ${PY_PACKAGES[*]}"
+  "$VENV_DIR/bin/pip" install -q "${PY_PACKAGES[@]}"
+fi

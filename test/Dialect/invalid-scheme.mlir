@@ -1,0 +1,41 @@
+// RUN: nibble-opt %s -split-input-file -verify-diagnostics
+
+// Every error of the #nibble.scheme parser and verifier.
+
+// expected-error @+1 {{integer weights must have 2 to 8 bits, found 9}}
+func.func @bits() attributes {s = #nibble.scheme<w9>} { return }
+
+// -----
+
+// expected-error @+1 {{expected a weight format (w2..w8, nf4, fp4, fp8), found 'int4'}}
+func.func @format() attributes {s = #nibble.scheme<int4>} { return }
+
+// -----
+
+// expected-error @+1 {{asymmetric quantization needs an integer format, found nf4}}
+func.func @asym_nf4() attributes {s = #nibble.scheme<nf4, asym>} { return }
+
+// -----
+
+// expected-error @+1 {{group size must be positive, found 0}}
+func.func @group_zero() attributes {s = #nibble.scheme<w4, group = 0>} { return }
+
+// -----
+
+// expected-error @+1 {{scale type must be f32, f16 or bf16, found 'f64'}}
+func.func @scale_type() attributes {s = #nibble.scheme<w4, scale = f64>} { return }
+
+// -----
+
+// expected-error @+1 {{double quantization group must be positive, found -1}}
+func.func @double_quant() attributes {s = #nibble.scheme<nf4, double_quant = -1>} { return }
+
+// -----
+
+// expected-error @+1 {{unknown activation scheme 'int4' (expected none, int8_dynamic, int8_static or fp8_dynamic)}}
+func.func @act() attributes {s = #nibble.scheme<w8, act = int4>} { return }
+
+// -----
+
+// expected-error @+1 {{unknown scheme parameter 'blocks'}}
+func.func @unknown() attributes {s = #nibble.scheme<w8, blocks>} { return }

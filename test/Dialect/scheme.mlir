@@ -1,0 +1,26 @@
+// RUN: nibble-opt %s | nibble-opt | FileCheck %s
+
+// Round trip of #nibble.scheme: defaults are filled in and printed in a
+// canonical order.
+
+// CHECK-LABEL: func.func @schemes
+// CHECK-SAME: s0 = #nibble.scheme<w8, channel, sym>
+// CHECK-SAME: s1 = #nibble.scheme<w4, group = 128, sym>
+// CHECK-SAME: s2 = #nibble.scheme<w4, group = 32, asym, scale = f16>
+// CHECK-SAME: s3 = #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
+// CHECK-SAME: s4 = #nibble.scheme<fp4, tensor, sym, scale = bf16>
+// CHECK-SAME: s5 = #nibble.scheme<fp8, channel, sym, act = fp8_dynamic>
+// CHECK-SAME: s6 = #nibble.scheme<w3, group = 64, sym, act = int8_dynamic>
+// CHECK-SAME: s7 = #nibble.scheme<w2, channel, asym, act = int8_static>
+func.func @schemes() attributes {
+  s0 = #nibble.scheme<w8>,
+  s1 = #nibble.scheme<w4, group = 128, sym>,
+  s2 = #nibble.scheme<w4, asym, group = 32, scale = f16>,
+  s3 = #nibble.scheme<nf4, group = 64, double_quant = 256>,
+  s4 = #nibble.scheme<fp4, tensor, scale = bf16>,
+  s5 = #nibble.scheme<fp8, act = fp8_dynamic>,
+  s6 = #nibble.scheme<w3, group = 64, act = int8_dynamic>,
+  s7 = #nibble.scheme<w2, asym, act = int8_static>
+} {
+  return
+}

@@ -1,0 +1,28 @@
+# -*- Python -*-
+# lit configuration of nibble's FileCheck and end-to-end tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "nibble"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Unit", "Inputs", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nibble_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.nibble_tools_dir, append_path=True)
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(
+    ("%nibble_src", config.nibble_src_root))
+config.substitutions.append(
+    ("%e2e_inputs", os.path.join(config.test_source_root, "E2E", "Inputs")))
+
+llvm_config.add_tool_substitutions(
+    ["nibble-opt", "nibble-run"], [config.nibble_tools_dir])

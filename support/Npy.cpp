@@ -95,7 +95,7 @@ StringRef pyKindName(const PyValue &value) {
 /// (with Python 2's optional 'L' suffix), True, False and None.
 class PyLiteralParser {
 public:
-  explicit PyLiteralParser(StringRef text) : text(text) {}
+  explicit PyLiteralParser(StringRef headerText) : text(headerText) {}
 
   /// Parses the whole text as one literal followed only by whitespace.
   /// On failure, `errorMessage` says what was expected where.
@@ -533,6 +533,10 @@ Error writeNpy(StringRef path, const NpyArray &array) {
   }
   header.append(padding, ' ');
   header.push_back('\n');
+  if (header.size() > UINT32_MAX)
+    return fileError(path, llvm::formatv("header of {0} bytes is too long for "
+                                         "the .npy format ({1} dimensions)",
+                                         header.size(), array.shape.size()));
 
   Expected<llvm::sys::fs::TempFile> temp =
       llvm::sys::fs::TempFile::create(path + ".tmp-%%%%%%%%");
@@ -546,9 +550,11 @@ Error writeNpy(StringRef path, const NpyArray &array) {
     out << static_cast<char>(major) << '\0';
     char length[4];
     if (major == 1)
-      llvm::support::endian::write16le(length, header.size());
+      llvm::support::endian::write16le(length,
+                                       static_cast<uint16_t>(header.size()));
     else
-      llvm::support::endian::write32le(length, header.size());
+      llvm::support::endian::write32le(length,
+                                       static_cast<uint32_t>(header.size()));
     out.write(length, lengthSize);
     out << header;
     out.write(reinterpret_cast<const char *>(array.data.data()),

@@ -18,7 +18,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.nibble_tools_dir, append_path=True)
 
-config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%nibble_python", config.nibble_python))
 config.substitutions.append(
     ("%nibble_src", config.nibble_src_root))
 config.substitutions.append(

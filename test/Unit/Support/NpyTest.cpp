@@ -39,7 +39,8 @@ std::string npyBytes(StringRef header, StringRef data, unsigned major = 1) {
   bytes.push_back(static_cast<char>(major));
   bytes.push_back('\0');
   char length[4];
-  llvm::support::endian::write32le(length, padded.size());
+  llvm::support::endian::write32le(length,
+                                   static_cast<uint32_t>(padded.size()));
   bytes.append(length, lengthSize);
   return bytes + padded + data.str();
 }

@@ -65,9 +65,10 @@ static std::vector<int64_t> makeDescriptor(NpyArray &array) {
   return words;
 }
 
-llvm::Expected<std::vector<NpyArray>>
-runFunction(ModuleOp module, StringRef entry, ArrayRef<NpyArray> inputs,
-            const JitOptions &options) {
+llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
+                                                  StringRef entry,
+                                                  ArrayRef<NpyArray> inputs,
+                                                  const JitOptions &options) {
   auto makeError = [](const Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
   };
@@ -95,11 +96,10 @@ runFunction(ModuleOp module, StringRef entry, ArrayRef<NpyArray> inputs,
       shapeOk = tensorType.isDynamicDim(i) ||
                 tensorType.getDimSize(i) == input.shape[i];
     if (!shapeOk || input.dtype != *dtype)
-      return makeError("input " + Twine(index) + ": expected " +
-                       safetensorsName(*dtype) + " " +
-                       shapeString(tensorType.getShape()) + ", found " +
-                       safetensorsName(input.dtype) + " " +
-                       shapeString(input.shape));
+      return makeError(
+          "input " + Twine(index) + ": expected " + safetensorsName(*dtype) +
+          " " + shapeString(tensorType.getShape()) + ", found " +
+          safetensorsName(input.dtype) + " " + shapeString(input.shape));
   }
   std::vector<NpyArray> results;
   for (auto [index, resultType] : llvm::enumerate(type.getResults())) {
@@ -152,8 +152,8 @@ runFunction(ModuleOp module, StringRef entry, ArrayRef<NpyArray> inputs,
   SmallVector<void *> packedArgs;
   for (void *&pointer : descriptorPointers)
     packedArgs.push_back(&pointer);
-  if (llvm::Error error = (*engine)->invokePacked(
-          ("_mlir_ciface_" + entry).str(), packedArgs))
+  if (llvm::Error error =
+          (*engine)->invokePacked(("_mlir_ciface_" + entry).str(), packedArgs))
     return std::move(error);
   return results;
 }

@@ -50,8 +50,7 @@ Value f32Const(OpBuilder &b, Location loc, float value) {
 
 /// A tensor.empty of `type`; dynamic dimension i takes its size from
 /// dimension i of `like` (which must have the same rank).
-Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
-                Value like) {
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))
@@ -115,7 +114,8 @@ Value codebookTable(OpBuilder &b, Location loc, WeightFormat format) {
 Value roundToE4M3(OpBuilder &b, Location loc, Value value) {
   Type i32 = b.getI32Type();
   Value magnitude = math::AbsFOp::create(b, loc, value);
-  magnitude = arith::MinimumFOp::create(b, loc, magnitude, f32Const(b, loc, 448));
+  magnitude =
+      arith::MinimumFOp::create(b, loc, magnitude, f32Const(b, loc, 448));
   Value bits = arith::BitcastOp::create(b, loc, i32, magnitude);
   Value exponent = arith::SubIOp::create(
       b, loc, arith::ShRUIOp::create(b, loc, bits, i32Const(b, loc, 23)),
@@ -165,8 +165,8 @@ Value encodeE4M3(OpBuilder &b, Location loc, Value value) {
   Value isNormal = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                          exponent, i32Const(b, loc, -6));
   Value field = arith::SelectOp::create(b, loc, isNormal, normal, subnormal);
-  Value byte = arith::TruncIOp::create(b, loc, b.getI8Type(),
-                                       arith::OrIOp::create(b, loc, sign, field));
+  Value byte = arith::TruncIOp::create(
+      b, loc, b.getI8Type(), arith::OrIOp::create(b, loc, sign, field));
   return arith::BitcastOp::create(b, loc, b.getType<Float8E4M3FNType>(), byte);
 }
 
@@ -214,8 +214,8 @@ Value fakeQuantize(OpBuilder &b, Location loc, Value x, Value scale,
     q = arith::MaximumFOp::create(b, loc, q, f32Const(b, loc, -127));
   }
   Value result = arith::MulFOp::create(b, loc, q, scale);
-  Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                       scale, f32Const(b, loc, 0));
+  Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale,
+                                       f32Const(b, loc, 0));
   return arith::SelectOp::create(b, loc, isZero, f32Const(b, loc, 0), result);
 }
 
@@ -302,28 +302,30 @@ Value emitLinear(OpBuilder &b, Location loc, Value input, Value weight,
         b, loc, b.getFloatAttr(resultType.getElementType(), 0.0));
     init = linalg::FillOp::create(b, loc, zero, init).result();
   }
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(rank + 1, 0, withLast(k), ctx),
-      AffineMap::get(rank + 1, 0, {n, k}, ctx),
-      AffineMap::get(rank + 1, 0, withLast(n), ctx)};
+  SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, withLast(k), ctx),
+                                 AffineMap::get(rank + 1, 0, {n, k}, ctx),
+                                 AffineMap::get(rank + 1, 0, withLast(n), ctx)};
   SmallVector<utils::IteratorType> iterators = parallelIterators(rank + 1);
   iterators.back() = utils::IteratorType::reduction;
   return linalg::GenericOp::create(
              b, loc, resultType, ValueRange{input, weight}, init, maps,
              iterators,
              [](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value product = arith::MulFOp::create(nb, nloc, args[0], args[1]);
+               Value product =
+                   arith::MulFOp::create(nb, nloc, args[0], args[1]);
                linalg::YieldOp::create(
                    nb, nloc,
-                   arith::AddFOp::create(nb, nloc, args[2], product).getResult());
+                   arith::AddFOp::create(nb, nloc, args[2], product)
+                       .getResult());
              })
       .getResult(0);
 }
 
-/// The scale of weight element (row, col) as f32.
-Value emitWeightScale(OpBuilder &b, Location loc, QLinearOp op, Value row,
-                      Value col) {
-  SchemeAttr scheme = op.getScheme();
+/// The indices into the scale (and zero-point) matrix of weight element
+/// (row, col): row 0 for per-tensor schemes, column col / group for grouped
+/// ones.
+std::pair<Value, Value> scaleIndices(OpBuilder &b, Location loc,
+                                     SchemeAttr scheme, Value row, Value col) {
   Value scaleRow = scheme.getGranularity() == Granularity::Tensor
                        ? indexConst(b, loc, 0)
                        : row;
@@ -333,6 +335,13 @@ Value emitWeightScale(OpBuilder &b, Location loc, QLinearOp op, Value row,
                                    indexConst(b, loc, scheme.getGroupSize()))
                 .getResult()
           : indexConst(b, loc, 0);
+  return {scaleRow, scaleCol};
+}
+
+/// The scale at (scaleRow, scaleCol) of `op`'s scale matrix as f32.
+Value emitWeightScale(OpBuilder &b, Location loc, QLinearOp op, Value scaleRow,
+                      Value scaleCol) {
+  SchemeAttr scheme = op.getScheme();
   Value scale = tensor::ExtractOp::create(b, loc, op.getScales(),
                                           ValueRange{scaleRow, scaleCol});
   if (!scheme.hasDoubleQuant())
@@ -377,10 +386,10 @@ Value emitDequantizedWeight(OpBuilder &b, Location loc, QLinearOp op,
                Value shift = arith::MulIOp::create(
                    nb, nloc, arith::RemUIOp::create(nb, nloc, col, perByte),
                    indexConst(nb, nloc, container));
-               Value byte = tensor::ExtractOp::create(
-                   nb, nloc, op.getWeight(), ValueRange{row, byteCol});
-               Value word = arith::ExtUIOp::create(nb, nloc, nb.getI32Type(),
-                                                   byte);
+               Value byte = tensor::ExtractOp::create(nb, nloc, op.getWeight(),
+                                                      ValueRange{row, byteCol});
+               Value word =
+                   arith::ExtUIOp::create(nb, nloc, nb.getI32Type(), byte);
                Value code = arith::AndIOp::create(
                    nb, nloc,
                    arith::ShRUIOp::create(
@@ -388,24 +397,15 @@ Value emitDequantizedWeight(OpBuilder &b, Location loc, QLinearOp op,
                        arith::IndexCastOp::create(nb, nloc, nb.getI32Type(),
                                                   shift)),
                    i32Const(nb, nloc, (1 << container) - 1));
-               Value scale = emitWeightScale(nb, nloc, op, row, col);
+               auto [scaleRow, scaleCol] =
+                   scaleIndices(nb, nloc, scheme, row, col);
+               Value scale = emitWeightScale(nb, nloc, op, scaleRow, scaleCol);
                Value level;
                if (scheme.getFormat() == WeightFormat::Int) {
                  Value zero;
                  if (scheme.getSymmetric()) {
                    zero = i32Const(nb, nloc, 1 << (scheme.getBits() - 1));
                  } else {
-                   Value scaleRow =
-                       scheme.getGranularity() == Granularity::Tensor
-                           ? indexConst(nb, nloc, 0)
-                           : row;
-                   Value scaleCol =
-                       scheme.getGranularity() == Granularity::Group
-                           ? arith::DivUIOp::create(
-                                 nb, nloc, col,
-                                 indexConst(nb, nloc, scheme.getGroupSize()))
-                                 .getResult()
-                           : indexConst(nb, nloc, 0);
                    Value zeroCode = tensor::ExtractOp::create(
                        nb, nloc, op.getZeroPoints(),
                        ValueRange{scaleRow, scaleCol});
@@ -466,9 +466,9 @@ struct LowerQLinear : public OpRewritePattern<QLinearOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type floatType = op.getInput().getType().getElementType();
-    Value input = emitFakeQuantizedActivation(
-        rewriter, loc, op.getInput(), op.getScheme().getActivation(),
-        op.getInputScale());
+    Value input = emitFakeQuantizedActivation(rewriter, loc, op.getInput(),
+                                              op.getScheme().getActivation(),
+                                              op.getInputScale());
     Value weight = emitDequantizedWeight(rewriter, loc, op, floatType);
     rewriter.replaceOp(op, emitLinear(rewriter, loc, input, weight,
                                       op.getBias(), op.getResult().getType()));
@@ -530,9 +530,9 @@ struct LowerQuantize : public OpRewritePattern<QuantizeOp> {
             maps, parallelIterators(rank),
             [&](OpBuilder &nb, Location nloc, ValueRange args) {
               // A zero scale means an all-zero token: divide by 1 instead.
-              Value isZero = arith::CmpFOp::create(
-                  nb, nloc, arith::CmpFPredicate::OEQ, args[1],
-                  f32Const(nb, nloc, 0));
+              Value isZero =
+                  arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
+                                        args[1], f32Const(nb, nloc, 0));
               Value safeScale = arith::SelectOp::create(
                   nb, nloc, isZero, f32Const(nb, nloc, 1), args[1]);
               Value scaled = arith::DivFOp::create(
@@ -546,8 +546,8 @@ struct LowerQuantize : public OpRewritePattern<QuantizeOp> {
                                                  f32Const(nb, nloc, 127));
                 code = arith::MaximumFOp::create(nb, nloc, code,
                                                  f32Const(nb, nloc, -127));
-                result = arith::FPToSIOp::create(nb, nloc, nb.getI8Type(),
-                                                 code);
+                result =
+                    arith::FPToSIOp::create(nb, nloc, nb.getI8Type(), code);
               }
               linalg::YieldOp::create(nb, nloc, result);
             })
@@ -584,15 +584,15 @@ struct LowerDequantize : public OpRewritePattern<DequantizeOp> {
             [&](OpBuilder &nb, Location nloc, ValueRange args) {
               Value level;
               if (isFp8) {
-                Value byte = arith::BitcastOp::create(nb, nloc, nb.getI8Type(),
-                                                      args[0]);
+                Value byte =
+                    arith::BitcastOp::create(nb, nloc, nb.getI8Type(), args[0]);
                 Value index = arith::IndexCastUIOp::create(
                     nb, nloc, nb.getIndexType(), byte);
                 level = tensor::ExtractOp::create(nb, nloc, table,
                                                   ValueRange{index});
               } else {
-                level = arith::SIToFPOp::create(nb, nloc, nb.getF32Type(),
-                                                args[0]);
+                level =
+                    arith::SIToFPOp::create(nb, nloc, nb.getF32Type(), args[0]);
               }
               Value value = arith::MulFOp::create(nb, nloc, level, args[1]);
               linalg::YieldOp::create(nb, nloc,

@@ -44,11 +44,12 @@ int64_t SchemeAttr::getGroupsPerRow(int64_t k) const {
   return 1;
 }
 
-LogicalResult
-SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   WeightFormat format, unsigned bits, Granularity granularity,
-                   int64_t groupSize, bool symmetric, Type scaleType,
-                   int64_t doubleQuantGroup, ActivationScheme activation) {
+LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 WeightFormat format, unsigned bits,
+                                 Granularity granularity, int64_t groupSize,
+                                 bool symmetric, Type scaleType,
+                                 int64_t doubleQuantGroup,
+                                 ActivationScheme activation) {
   switch (format) {
   case WeightFormat::Int:
     if (bits < 2 || bits > 8)
@@ -74,10 +75,9 @@ SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "group size must be positive, found " << groupSize;
   if (granularity != Granularity::Group && groupSize != 0)
     return emitError() << "group size " << groupSize << " given for "
-                       << stringifyGranularity(granularity)
-                       << " granularity";
-  if (!scaleType || !(scaleType.isF32() || scaleType.isF16() ||
-                      scaleType.isBF16()))
+                       << stringifyGranularity(granularity) << " granularity";
+  if (!scaleType ||
+      !(scaleType.isF32() || scaleType.isF16() || scaleType.isBF16()))
     return emitError() << "scale type must be f32, f16 or bf16, found "
                        << scaleType;
   if (doubleQuantGroup < 0)

@@ -118,9 +118,9 @@ static LogicalResult verifyShape(Operation *op, StringRef what,
   for (size_t i = 0; ok && i < expected.size(); ++i)
     ok = dimsCompatible(type.getDimSize(i), expected[i]);
   if (!ok)
-    return op->emitOpError() << what << " must have shape "
-                             << formatShape(expected) << " (" << why
-                             << "), found " << formatShape(type.getShape());
+    return op->emitOpError()
+           << what << " must have shape " << formatShape(expected) << " ("
+           << why << "), found " << formatShape(type.getShape());
   return success();
 }
 
@@ -141,8 +141,7 @@ LogicalResult QLinearOp::verify() {
   unsigned container = scheme.getContainerBits();
   if ((k * container) % 8 != 0)
     return emitOpError("K = ")
-           << k << " codes of " << container
-           << " bits do not fill whole bytes";
+           << k << " codes of " << container << " bits do not fill whole bytes";
   if (scheme.getGranularity() == Granularity::Group &&
       k % scheme.getGroupSize() != 0)
     return emitOpError("K = ") << k << " is not a multiple of the group size "
@@ -237,8 +236,7 @@ LogicalResult QuantizeOp::verify() {
                        "fp8_dynamic), found none");
   bool isFp8 = mode == ActivationScheme::FP8Dynamic;
   Type elementType = result.getElementType();
-  if (isFp8 ? !isa<Float8E4M3FNType>(elementType)
-            : !elementType.isInteger(8))
+  if (isFp8 ? !isa<Float8E4M3FNType>(elementType) : !elementType.isInteger(8))
     return emitOpError("result element type must be ")
            << (isFp8 ? "f8E4M3FN" : "i8") << " for "
            << stringifyActivationScheme(mode) << ", found " << elementType;

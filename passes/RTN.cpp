@@ -209,8 +209,11 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
     weights = std::move(*values);
   } else {
     DenseElementsAttr constant;
-    if (!matchPattern(linear.getWeight(), m_Constant(&constant)))
-      return linear.emitOpError("weight must be a nibble.param or a constant");
+    if (!matchPattern(linear.getWeight(), m_Constant(&constant))) {
+      linear.emitWarning("weight is neither a nibble.param nor a constant; "
+                         "left in float");
+      return success();
+    }
     weights = readConstant(constant);
   }
 
@@ -241,10 +244,12 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
       builder, linear.getLoc(), linear.getResult().getType(), linear.getInput(),
       values[0], values[1], zeroPoints, scaleScales, linear.getBias(),
       /*input_scale=*/Value(), scheme);
+  Operation *weightOp = linear.getWeight().getDefiningOp();
   linear.getResult().replaceAllUsesWith(qlinear.getResult());
   linear.erase();
-  if (param && param->use_empty())
-    param.erase();
+  // The float weight is dead unless another op shares it.
+  if (weightOp->use_empty())
+    weightOp->erase();
   return success();
 }
 
@@ -296,10 +301,10 @@ void NibbleRTNPass::runOnOperation() {
   SafeTensorsWriter writer;
   llvm::StringSet<> written;
   for (auto &[name, tensor] : newParams) {
-    if (llvm::Error error =
-            writer.addTensor(name, tensor.dtype, tensor.type.getShape(),
-                             tensor.bytes)) {
-      module.emitError() << outputPath << ": " << llvm::toString(std::move(error));
+    if (llvm::Error error = writer.addTensor(
+            name, tensor.dtype, tensor.type.getShape(), tensor.bytes)) {
+      module.emitError() << outputPath << ": "
+                         << llvm::toString(std::move(error));
       return signalPassFailure();
     }
     written.insert(name);
@@ -310,9 +315,9 @@ void NibbleRTNPass::runOnOperation() {
     FailureOr<const TensorView *> tensor = store.resolve(param);
     if (failed(tensor))
       return WalkResult::interrupt();
-    if (llvm::Error error = writer.addTensor(param.getName(), (*tensor)->dtype,
-                                             (*tensor)->shape,
-                                             (*tensor)->bytes)) {
+    if (llvm::Error error =
+            writer.addTensor(param.getName(), (*tensor)->dtype,
+                             (*tensor)->shape, (*tensor)->bytes)) {
       param.emitOpError() << llvm::toString(std::move(error));
       return WalkResult::interrupt();
     }
@@ -326,6 +331,5 @@ void NibbleRTNPass::runOnOperation() {
     module.emitError() << llvm::toString(std::move(error));
     return signalPassFailure();
   }
-  module->setAttr(kWeightsAttrName,
-                  StringAttr::get(&getContext(), outputPath));
+  module->setAttr(kWeightsAttrName, StringAttr::get(&getContext(), outputPath));
 }

@@ -25,6 +25,6 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "nibble optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "nibble optimizer driver\n", registry));
 }

@@ -3,7 +3,6 @@
 #include "compiler/JitRunner.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -120,8 +119,6 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   }
 
   // Lower to the LLVM dialect.
-  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                UnitAttr::get(module.getContext()));
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   LowerToLLVMOptions lowerOptions;
   lowerOptions.weights = options.weights;

@@ -34,8 +34,9 @@ struct LowerToLLVMOptions
 };
 
 /// nibble (tensors) -> LLVM dialect, through the reference lowering,
-/// one-shot bufferization and the upstream conversions. Public functions get
-/// C interfaces (`_mlir_ciface_<name>`) with results as trailing out-params.
+/// one-shot bufferization and the upstream conversions. Every function gets a
+/// C interface (`_mlir_ciface_<name>`) taking memref descriptors, with
+/// results as trailing out-params.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 

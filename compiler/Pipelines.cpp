@@ -35,6 +35,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "convert-cf-to-llvm,"
       "convert-index-to-llvm,"
       "finalize-memref-to-llvm,"
+      "func.func(llvm-request-c-wrappers),"
       "convert-func-to-llvm,"
       "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(upstream, pm, llvm::errs())))

@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Path.h"
 
@@ -138,8 +139,14 @@ private:
   FailureOr<SchemeAttr> getOptionScheme();
 };
 
-/// Packed tensors of quantized params, by name, for the new archive.
-using NewParams = SmallVector<std::pair<std::string, PackedTensor>>;
+/// What the pass has made of the float params so far.
+struct QuantizedParams {
+  /// Packed tensors by name, for the new archive.
+  SmallVector<std::pair<std::string, PackedTensor>> tensors;
+  /// Each float param quantized so far: its scheme and its packed tensors
+  /// (without data). A param shared by several linears is quantized once.
+  llvm::StringMap<std::pair<SchemeAttr, SmallVector<PackedTensor>>> params;
+};
 
 } // namespace
 
@@ -177,11 +184,12 @@ FailureOr<SchemeAttr> NibbleRTNPass::getOptionScheme() {
 }
 
 /// Quantizes one linear with `scheme`, reading param weights from `store`
-/// and appending the packed tensors of params to `newParams`. Returns failure
+/// and recording the packed tensors of params in `quantized`. Returns failure
 /// after emitting an error.
 static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
                                     numerics::ScaleSearch search,
-                                    WeightStore &store, NewParams &newParams) {
+                                    WeightStore &store,
+                                    QuantizedParams &quantized) {
   RankedTensorType weightType = linear.getWeight().getType();
   int64_t rows = weightType.getDimSize(0), cols = weightType.getDimSize(1);
   if (!weightType.hasStaticShape())
@@ -199,7 +207,16 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
   // Gather the float weight from its param or constant.
   std::vector<float> weights;
   ParamOp param = linear.getWeight().getDefiningOp<ParamOp>();
+  bool alreadyQuantized = false;
   if (param) {
+    auto it = quantized.params.find(param.getName());
+    if (it != quantized.params.end() && it->second.first != scheme)
+      return linear.emitOpError("shares param '")
+             << param.getName() << "' with a linear quantized as "
+             << it->second.first << " but asks for " << scheme;
+    alreadyQuantized = it != quantized.params.end();
+  }
+  if (param && !alreadyQuantized) {
     FailureOr<const TensorView *> tensor = store.resolve(param);
     if (failed(tensor))
       return failure();
@@ -207,7 +224,7 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
     if (!values)
       return param.emitOpError() << llvm::toString(values.takeError());
     weights = std::move(*values);
-  } else {
+  } else if (!param) {
     DenseElementsAttr constant;
     if (!matchPattern(linear.getWeight(), m_Constant(&constant))) {
       linear.emitWarning("weight is neither a nibble.param nor a constant; "
@@ -217,8 +234,18 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
     weights = readConstant(constant);
   }
 
+  // A shared param quantized before needs only the types of its tensors.
   SmallVector<PackedTensor> tensors =
-      quantizeWeight(weights, rows, cols, scheme, search);
+      alreadyQuantized ? SmallVector<PackedTensor>()
+                       : quantizeWeight(weights, rows, cols, scheme, search);
+  if (alreadyQuantized) {
+    tensors = quantized.params[param.getName()].second;
+  } else if (param) {
+    SmallVector<PackedTensor> layout;
+    for (const PackedTensor &tensor : tensors)
+      layout.push_back({tensor.suffix, tensor.type, tensor.dtype, {}});
+    quantized.params[param.getName()] = {scheme, std::move(layout)};
+  }
 
   // Materialize them as params (into the new archive) or constants.
   OpBuilder builder(linear);
@@ -228,7 +255,8 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
       std::string name = paramBaseName(param.getName()) + "." + tensor.suffix;
       values.push_back(ParamOp::create(builder, linear.getLoc(), tensor.type,
                                        builder.getStringAttr(name)));
-      newParams.emplace_back(name, std::move(tensor));
+      if (!alreadyQuantized)
+        quantized.tensors.emplace_back(name, std::move(tensor));
       continue;
     }
     ArrayRef<char> raw(reinterpret_cast<const char *>(tensor.bytes.data()),
@@ -256,7 +284,7 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
 void NibbleRTNPass::runOnOperation() {
   ModuleOp module = getOperation();
   WeightStore store;
-  NewParams newParams;
+  QuantizedParams quantized;
   numerics::ScaleSearch search;
   if (scaleSearch == "absmax") {
     search = numerics::ScaleSearch::AbsMax;
@@ -284,11 +312,11 @@ void NibbleRTNPass::runOnOperation() {
       ok = false;
       continue;
     }
-    ok &= succeeded(quantizeLinear(linear, scheme, search, store, newParams));
+    ok &= succeeded(quantizeLinear(linear, scheme, search, store, quantized));
   }
   if (!ok)
     return signalPassFailure();
-  if (newParams.empty())
+  if (quantized.tensors.empty())
     return;
 
   // Write the new archive: the packed tensors plus every tensor that
@@ -300,7 +328,7 @@ void NibbleRTNPass::runOnOperation() {
       outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
   SafeTensorsWriter writer;
   llvm::StringSet<> written;
-  for (auto &[name, tensor] : newParams) {
+  for (auto &[name, tensor] : quantized.tensors) {
     if (llvm::Error error = writer.addTensor(
             name, tensor.dtype, tensor.type.getShape(), tensor.bytes)) {
       module.emitError() << outputPath << ": "

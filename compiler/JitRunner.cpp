@@ -1,6 +1,7 @@
 //===- JitRunner.cpp - Compile and run a function in-process --------------===//
 
 #include "compiler/JitRunner.h"
+#include "passes/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -16,25 +17,15 @@ using namespace mlir;
 
 namespace nibble {
 
-/// The array dtype that carries tensors of element type `type`.
+/// The array dtype that carries tensors of element type `type`: the archive
+/// dtype, except that FP8 travels as raw bytes and bf16 (which .npy lacks)
+/// is not supported.
 static std::optional<DType> arrayDType(Type type) {
-  if (type.isF32())
-    return DType::F32;
-  if (type.isF64())
-    return DType::F64;
-  if (type.isF16())
-    return DType::F16;
   if (isa<Float8E4M3FNType>(type))
     return DType::U8;
-  if (type.isInteger(8))
-    return DType::I8;
-  if (type.isInteger(16))
-    return DType::I16;
-  if (type.isInteger(32))
-    return DType::I32;
-  if (type.isInteger(64))
-    return DType::I64;
-  return std::nullopt;
+  if (type.isBF16())
+    return std::nullopt;
+  return dtypeForElementType(type);
 }
 
 /// Formats `shape` as [2, 3].

@@ -13,7 +13,11 @@ LOG="$BUILD_DIR/lit-results.txt"
 status=0
 /usr/lib/llvm-22/bin/lit -sv "$BUILD_DIR/test" "$BUILD_DIR/test/Unit" \
   | tee "$LOG" || status=$?
-passed=$(awk '/^ *Passed *:/ {n += $NF} END {print n + 0}' "$LOG")
-failed=$(awk '/^ *Failed *:/ {n += $NF} END {print n + 0}' "$LOG")
+# lit ends with lines like "  Passed: 257 (100.00%)".
+count() {
+  awk -v key="$1" '$1 == key ":" { n += $2 } END { print n + 0 }' "$LOG"
+}
+passed=$(count Passed)
+failed=$(count Failed)
 echo "$passed passed, $failed failed"
 exit $status

@@ -71,18 +71,24 @@ AffineMap dropLastDimMap(MLIRContext *ctx, int64_t rank) {
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
+/// Converts float `value` to float type `type` (extension, truncation or
+/// nothing).
+Value castFloat(OpBuilder &b, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  if (value.getType().getIntOrFloatBitWidth() < type.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, loc, type, value);
+  return arith::TruncFOp::create(b, loc, type, value);
+}
+
 /// Casts a float value to f32 (no-op for f32).
 Value toF32(OpBuilder &b, Location loc, Value value) {
-  if (value.getType().isF32())
-    return value;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  return castFloat(b, loc, value, b.getF32Type());
 }
 
 /// Casts an f32 value to `type` (no-op for f32).
 Value fromF32(OpBuilder &b, Location loc, Value value, Type type) {
-  if (type.isF32())
-    return value;
-  return arith::TruncFOp::create(b, loc, type, value);
+  return castFloat(b, loc, value, type);
 }
 
 /// A constant f32 table of the values of every code of a code-book format.
@@ -260,11 +266,34 @@ Value emitFakeQuantizedActivation(OpBuilder &b, Location loc, Value input,
       .getResult(0);
 }
 
-/// y = x·Wᵀ + b for x [..., K], W [N, K], b [N].
+/// A generic that applies `castFloat` to every element of `input`, giving
+/// `type` (same shape).
+Value emitCastTensor(OpBuilder &b, Location loc, Value input,
+                     RankedTensorType type) {
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  Value init = emptyLike(b, loc, type, input);
+  SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+  return linalg::GenericOp::create(
+             b, loc, type, input, init, maps, parallelIterators(rank),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   castFloat(nb, nloc, args[0], type.getElementType()));
+             })
+      .getResult(0);
+}
+
+/// y = x·Wᵀ + b for x [..., K], W [N, K], b [N]. Products are accumulated in
+/// f32 for narrower float types (as fast kernels do), then rounded once.
 Value emitLinear(OpBuilder &b, Location loc, Value input, Value weight,
                  Value bias, RankedTensorType resultType) {
   MLIRContext *ctx = b.getContext();
   int64_t rank = resultType.getRank();
+  Type elementType = resultType.getElementType();
+  Type accType =
+      elementType.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : elementType;
+  auto accTensorType = RankedTensorType::get(resultType.getShape(), accType);
   SmallVector<Value> dynamicSizes;
   for (int64_t i = 0; i < rank; ++i) {
     if (!resultType.isDynamicDim(i))
@@ -274,7 +303,7 @@ Value emitLinear(OpBuilder &b, Location loc, Value input, Value weight,
     else
       dynamicSizes.push_back(tensor::DimOp::create(b, loc, weight, 0));
   }
-  Value init = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+  Value init = tensor::EmptyOp::create(b, loc, accTensorType, dynamicSizes);
 
   // Loops: batch dims (rank - 1), n, k.
   SmallVector<AffineExpr> batch;
@@ -292,14 +321,15 @@ Value emitLinear(OpBuilder &b, Location loc, Value input, Value weight,
         AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx),
         AffineMap::getMultiDimIdentityMap(rank, ctx)};
     init = linalg::GenericOp::create(
-               b, loc, resultType, bias, init, maps, parallelIterators(rank),
-               [](OpBuilder &nb, Location nloc, ValueRange args) {
-                 linalg::YieldOp::create(nb, nloc, args[0]);
+               b, loc, accTensorType, bias, init, maps, parallelIterators(rank),
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 linalg::YieldOp::create(nb, nloc,
+                                         castFloat(nb, nloc, args[0], accType));
                })
                .getResult(0);
   } else {
-    Value zero = arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(resultType.getElementType(), 0.0));
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getFloatAttr(accType, 0.0));
     init = linalg::FillOp::create(b, loc, zero, init).result();
   }
   SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, withLast(k), ctx),
@@ -307,18 +337,22 @@ Value emitLinear(OpBuilder &b, Location loc, Value input, Value weight,
                                  AffineMap::get(rank + 1, 0, withLast(n), ctx)};
   SmallVector<utils::IteratorType> iterators = parallelIterators(rank + 1);
   iterators.back() = utils::IteratorType::reduction;
-  return linalg::GenericOp::create(
-             b, loc, resultType, ValueRange{input, weight}, init, maps,
-             iterators,
-             [](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value product =
-                   arith::MulFOp::create(nb, nloc, args[0], args[1]);
-               linalg::YieldOp::create(
-                   nb, nloc,
-                   arith::AddFOp::create(nb, nloc, args[2], product)
-                       .getResult());
-             })
-      .getResult(0);
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, accTensorType, ValueRange{input, weight}, init, maps,
+          iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value product = arith::MulFOp::create(
+                nb, nloc, castFloat(nb, nloc, args[0], accType),
+                castFloat(nb, nloc, args[1], accType));
+            linalg::YieldOp::create(
+                nb, nloc,
+                arith::AddFOp::create(nb, nloc, args[2], product).getResult());
+          })
+          .getResult(0);
+  if (accType == elementType)
+    return result;
+  return emitCastTensor(b, loc, result, resultType);
 }
 
 /// The indices into the scale (and zero-point) matrix of weight element

@@ -12,6 +12,7 @@ BUILD_DIR="$ROOT/build"
 PYTHON="$HOME/.cache/nibble/venv/bin/python"
 INPUTS="$ROOT/test/E2E/Inputs"
 DEMO="$BUILD_DIR/demo"
+export PYTHONPATH="$ROOT/test/python"
 
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh" "$BUILD_DIR"

@@ -19,6 +19,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.nibble_tools_dir, append_path=True)
 
 config.substitutions.append(("%nibble_python", config.nibble_python))
+# Test scripts share test/python/nibble_testlib.py.
+config.environment["PYTHONPATH"] = os.path.join(config.nibble_src_root,
+                                                "test", "python")
 config.substitutions.append(
     ("%nibble_src", config.nibble_src_root))
 config.substitutions.append(

@@ -16,18 +16,10 @@ relative to the output's magnitude (only the summation order differs).
 Prints the measured errors; exits non-zero on failure.
 """
 
-import json
-import struct
 import sys
 
 import numpy as np
-
-NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367,
-                -0.39491748809814453, -0.28444138169288635,
-                -0.18477343022823334, -0.09105003625154495, 0.0,
-                0.07958029955625534, 0.16093020141124725, 0.24611230194568634,
-                0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
-                0.7229568362236023, 1.0])
+from nibble_testlib import NF4, read_safetensors
 
 SCHEMES = {
     # name: (format, bits, group (0 = per channel), symmetric)
@@ -36,23 +28,6 @@ SCHEMES = {
     "w4_g32_asym": ("int", 4, 32, False),
     "nf4_g64": ("nf4", 4, 64, True),
 }
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    base = 8 + length
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        assert info["dtype"] == "F32", info
-        tensors[name] = np.frombuffer(data[base + begin:base + end],
-                                      dtype="<f4").reshape(info["shape"])
-    return tensors
 
 
 def error_bound_matrix(w, scheme):
@@ -104,7 +79,8 @@ def simulate_rtn(w, scheme):
 
 def main():
     out_dir, scheme, output = sys.argv[1], sys.argv[2], sys.argv[3]
-    t = read_safetensors(f"{out_dir}/mlp.safetensors")
+    t = {name: array for name, (_, array) in
+         read_safetensors(f"{out_dir}/mlp.safetensors").items()}
     x = np.load(f"{out_dir}/x.npy").astype(np.float64)
     w1, b1 = t["fc1.weight"].astype(np.float64), t["fc1.bias"]
     w2, b2 = t["fc2.weight"].astype(np.float64), t["fc2.bias"]

@@ -6,32 +6,13 @@ nibble.weights attribute points at the archive) and x.npy (an input batch).
 The weights are drawn with a fixed seed so every run sees the same model.
 """
 
-import json
 import os
-import struct
 import sys
 
 import numpy as np
+from nibble_testlib import write_safetensors
 
 BATCH, IN, HIDDEN, OUT = 8, 128, 64, 32
-
-
-def write_safetensors(path, tensors):
-    """Writes {name: float32 array} in the safetensors format."""
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 def main():

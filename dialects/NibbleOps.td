@@ -157,6 +157,10 @@ def Nibble_QuantizeOp : Nibble_Op<"quantize", [Pure]> {
     - `int8_static`: per tensor with the given `scale` (`[1] x f32`), which is
       also returned.
 
+    Rounding is to nearest, ties to even. An all-zero token gets scale 0 and
+    codes 0; fp8 codes keep the sign of the input (-0 and tiny negatives give
+    0x80).
+
     ```mlir
     %q, %s = nibble.quantize %x mode <int8_dynamic>
         : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)

@@ -91,6 +91,40 @@ static ParseResult parseIntValue(AsmParser &parser, int64_t &value) {
   return failure(parser.parseEqual() || parser.parseInteger(value));
 }
 
+/// Fills the fields of the preset `name` (the schemes of common recipes);
+/// returns false if `name` is no preset.
+static bool applyPreset(StringRef name, WeightFormat &format, unsigned &bits,
+                        Granularity &granularity, int64_t &groupSize,
+                        int64_t &doubleQuantGroup,
+                        ActivationScheme &activation) {
+  if (name == "w4a16") { // GPTQ/AWQ's usual: 4-bit, groups of 128.
+    format = WeightFormat::Int;
+    bits = 4;
+    granularity = Granularity::Group;
+    groupSize = 128;
+  } else if (name == "w8a16") {
+    format = WeightFormat::Int;
+    bits = 8;
+  } else if (name == "w8a8") { // SmoothQuant-style int8 x int8.
+    format = WeightFormat::Int;
+    bits = 8;
+    activation = ActivationScheme::Int8Dynamic;
+  } else if (name == "fp8_dynamic") {
+    format = WeightFormat::FP8E4M3;
+    bits = 8;
+    activation = ActivationScheme::FP8Dynamic;
+  } else if (name == "qlora") { // NF4, groups of 64, double quantization.
+    format = WeightFormat::NF4;
+    bits = 4;
+    granularity = Granularity::Group;
+    groupSize = 64;
+    doubleQuantGroup = 256;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   MLIRContext *ctx = parser.getContext();
   WeightFormat format = WeightFormat::Int;
@@ -108,7 +142,10 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   StringRef formatName;
   if (parser.parseKeyword(&formatName))
     return {};
-  if (formatName == "nf4") {
+  if (applyPreset(formatName, format, bits, granularity, groupSize,
+                  doubleQuantGroup, activation)) {
+    // A preset fills every field; later parameters may still override.
+  } else if (formatName == "nf4") {
     format = WeightFormat::NF4;
     bits = 4;
   } else if (formatName == "fp4") {
@@ -121,8 +158,10 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
              !formatName.getAsInteger(10, bits)) {
     format = WeightFormat::Int;
   } else {
-    parser.emitError(formatLoc, "expected a weight format (w2..w8, nf4, fp4, "
-                                "fp8), found '")
+    parser.emitError(formatLoc,
+                     "expected a weight format (w2..w8, nf4, fp4, fp8) or "
+                     "a preset (w4a16, w8a16, w8a8, fp8_dynamic, qlora), "
+                     "found '")
         << formatName << "'";
     return {};
   }

@@ -75,6 +75,12 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
       D consecutive scales (QLoRA-style);
     - `act = none|int8_dynamic|int8_static|fp8_dynamic` (default none).
 
+    Instead of a format, a preset names a whole scheme (later parameters
+    still override it): `w4a16` = `w4, group = 128`; `w8a16` = `w8, channel`;
+    `w8a8` = `w8, channel, act = int8_dynamic`; `fp8_dynamic` =
+    `fp8, channel, act = fp8_dynamic`; `qlora` =
+    `nf4, group = 64, double_quant = 256`. Schemes print in full.
+
     ```mlir
     #nibble.scheme<w4, group = 128, sym>
     #nibble.scheme<w8, channel, sym, act = int8_dynamic>

@@ -7,7 +7,7 @@ func.func @bits() attributes {s = #nibble.scheme<w9>} { return }
 
 // -----
 
-// expected-error @+1 {{expected a weight format (w2..w8, nf4, fp4, fp8), found 'int4'}}
+// expected-error @+1 {{expected a weight format (w2..w8, nf4, fp4, fp8) or a preset (w4a16, w8a16, w8a8, fp8_dynamic, qlora), found 'int4'}}
 func.func @format() attributes {s = #nibble.scheme<int4>} { return }
 
 // -----

@@ -1,9 +1,15 @@
 // RUN: nibble-opt %s | nibble-opt | FileCheck %s
 
 // Round trip of #nibble.scheme: defaults are filled in and printed in a
-// canonical order.
+// canonical order (attributes of the function print sorted by name).
 
 // CHECK-LABEL: func.func @schemes
+// CHECK-SAME: p0 = #nibble.scheme<w4, group = 128, sym>
+// CHECK-SAME: p1 = #nibble.scheme<w8, channel, sym>
+// CHECK-SAME: p2 = #nibble.scheme<w8, channel, sym, act = int8_dynamic>
+// CHECK-SAME: p3 = #nibble.scheme<fp8, channel, sym, act = fp8_dynamic>
+// CHECK-SAME: p4 = #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
+// CHECK-SAME: p5 = #nibble.scheme<w4, group = 32, asym>
 // CHECK-SAME: s0 = #nibble.scheme<w8, channel, sym>
 // CHECK-SAME: s1 = #nibble.scheme<w4, group = 128, sym>
 // CHECK-SAME: s2 = #nibble.scheme<w4, group = 32, asym, scale = f16>
@@ -20,7 +26,13 @@ func.func @schemes() attributes {
   s4 = #nibble.scheme<fp4, tensor, scale = bf16>,
   s5 = #nibble.scheme<fp8, act = fp8_dynamic>,
   s6 = #nibble.scheme<w3, group = 64, act = int8_dynamic>,
-  s7 = #nibble.scheme<w2, asym, act = int8_static>
+  s7 = #nibble.scheme<w2, asym, act = int8_static>,
+  p0 = #nibble.scheme<w4a16>,
+  p1 = #nibble.scheme<w8a16>,
+  p2 = #nibble.scheme<w8a8>,
+  p3 = #nibble.scheme<fp8_dynamic>,
+  p4 = #nibble.scheme<qlora>,
+  p5 = #nibble.scheme<w4a16, group = 32, asym>
 } {
   return
 }

@@ -15,6 +15,10 @@ class RewritePatternSet;
 
 namespace nibble {
 
+/// Argument attribute naming the param that nibble-params-to-arguments turned
+/// into the argument.
+inline constexpr llvm::StringLiteral kParamArgAttrName = "nibble.param";
+
 #define GEN_PASS_DECL
 #include "compiler/Passes.h.inc"
 

@@ -36,4 +36,21 @@ def NibbleLowerToLinalg : Pass<"nibble-lower-to-linalg"> {
                            "::mlir::math::MathDialect"];
 }
 
+def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",
+                                   "mlir::ModuleOp"> {
+  let summary = "Turn the params of the entry function into arguments";
+  let description = [{
+    Replaces every `nibble.param` of the function `entry` by a new argument,
+    appended after the existing ones in order of first use, with the argument
+    attribute `nibble.param = "<name>"`. A param read twice becomes one
+    argument. Ahead-of-time compiled models receive their weights this way:
+    the runtime maps the archive and passes the tensors in. Params in other
+    functions are an error.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", "\"main\"",
+           "The function whose params become arguments">,
+  ];
+}
+
 #endif // NIBBLE_COMPILER_PASSES_TD

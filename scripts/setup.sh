@@ -20,6 +20,10 @@ APT_PACKAGES=(
   cmake ninja-build ccache g++
   # Unit tests.
   libgtest-dev
+  # ONNX frontend: the ONNX protobuf classes and the protobuf runtime.
+  libonnx-dev libprotobuf-dev
+  # Cross-compiling and running AArch64 code (nibblec --target=aarch64).
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # Python for test fixtures and numpy references.
   python3 python3-venv
 )
@@ -40,13 +44,21 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
-PY_PACKAGES=(numpy)
+# Test fixtures only: numpy references; onnx builds the frontend's test
+# models. Each entry is "pip name:import name".
+PY_PACKAGES=(numpy:numpy onnx:onnx)
 mkdir -p "$CACHE_DIR"
 if [[ ! -x "$VENV_DIR/bin/python" ]]; then
   echo "setup: creating Python virtualenv in $VENV_DIR"
   python3 -m venv "$VENV_DIR"
 fi
-if ! "$VENV_DIR/bin/python" -c "import numpy" 2>/dev/null; then
-  echo "setup: installing Python packages: ${PY_PACKAGES[*]}"
-  "$VENV_DIR/bin/pip" install -q "${PY_PACKAGES[@]}"
+missing_py=()
+for entry in "${PY_PACKAGES[@]}"; do
+  if ! "$VENV_DIR/bin/python" -c "import ${entry#*:}" 2>/dev/null; then
+    missing_py+=("${entry%%:*}")
+  fi
+done
+if ((${#missing_py[@]})); then
+  echo "setup: installing Python packages: ${missing_py[*]}"
+  "$VENV_DIR/bin/pip" install -q "${missing_py[@]}"
 fi

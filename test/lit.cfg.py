@@ -28,4 +28,4 @@ config.substitutions.append(
     ("%e2e_inputs", os.path.join(config.test_source_root, "E2E", "Inputs")))
 
 llvm_config.add_tool_substitutions(
-    ["nibble-opt", "nibble-run"], [config.nibble_tools_dir])
+    ["nibble-opt", "nibble-run", "nibblec"], [config.nibble_tools_dir])

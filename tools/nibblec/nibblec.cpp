@@ -1,0 +1,323 @@
+//===- nibblec.cpp - The nibble ahead-of-time compiler --------------------===//
+//
+// nibblec model.mlir [--scheme=w4a16] [--target=aarch64 --mattr=+neon]
+//         [--emit=mlir|llvm|asm|obj|lib|exe] -o out
+//
+// Quantizes (optionally) and compiles the entry function of a model to a
+// native shared library (run through the nibble runtime) or a standalone
+// executable (reads .npy inputs, writes .npy outputs). Each --emit level
+// stops the pipeline at that stage, in pipeline order, as Toy's toyc does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/CodeGen.h"
+#include "compiler/Linker.h"
+#include "compiler/ModelAbi.h"
+#include "compiler/Passes.h"
+#include "compiler/Target.h"
+#include "dialects/NibbleOps.h"
+#include "passes/Passes.h"
+#include "passes/WeightStore.h"
+#include "support/SafeTensors.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+/// How far nibblec goes, in pipeline order.
+enum class EmitAction { MLIR, LLVM, Assembly, Object, Library, Executable };
+} // namespace
+
+static cl::OptionCategory category("nibblec options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"),
+                                       cl::cat(category));
+static cl::opt<EmitAction> emitAction(
+    "emit", cl::desc("What to produce"), cl::init(EmitAction::Library),
+    cl::values(
+        clEnumValN(EmitAction::MLIR, "mlir", "nibble IR after quantization"),
+        clEnumValN(EmitAction::LLVM, "llvm", "LLVM IR"),
+        clEnumValN(EmitAction::Assembly, "asm", "assembly"),
+        clEnumValN(EmitAction::Object, "obj", "an object file"),
+        clEnumValN(EmitAction::Library, "lib",
+                   "a shared library for the nibble runtime (default)"),
+        clEnumValN(EmitAction::Executable, "exe",
+                   "a standalone executable (.npy in, .npy out)")),
+    cl::cat(category));
+static cl::opt<std::string>
+    targetName("target",
+               cl::desc("host, x86_64, aarch64 or a target triple"),
+               cl::init("host"), cl::cat(category));
+static cl::opt<std::string> cpu("mcpu", cl::desc("Target CPU (or host)"),
+                                cl::cat(category));
+static cl::opt<std::string>
+    features("mattr",
+             cl::desc("Target features, e.g. +avx2,+fma or +neon,+dotprod"),
+             cl::cat(category));
+static cl::opt<std::string> entry("entry", cl::desc("Function to compile"),
+                                  cl::init("main"), cl::cat(category));
+static cl::opt<std::string>
+    scheme("scheme",
+           cl::desc("Quantize every nibble.linear without a scheme of its "
+                    "own with RTN as this #nibble.scheme body says, e.g. "
+                    "w4a16 or \"w4, group = 32, asym\""),
+           cl::cat(category));
+static cl::opt<std::string> search("search",
+                                   cl::desc("RTN scale search: absmax or mse"),
+                                   cl::init("absmax"), cl::cat(category));
+static cl::opt<bool> embedWeights(
+    "embed-weights",
+    cl::desc("Put the weights into the binary instead of a sidecar "
+             "<output>.weights.safetensors"),
+    cl::cat(category));
+
+/// Prints `message` as an error and returns the tool's failure code.
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "nibblec") << message << "\n";
+  return 1;
+}
+
+/// The output path: -o, or the input's stem with the action's extension
+/// ("-" = stdout for textual outputs).
+static std::string outputPath() {
+  if (!outputFile.empty())
+    return outputFile;
+  llvm::SmallString<256> path(inputFile);
+  llvm::sys::path::replace_extension(path, "");
+  switch (emitAction) {
+  case EmitAction::MLIR:
+  case EmitAction::LLVM:
+  case EmitAction::Assembly:
+    return "-";
+  case EmitAction::Object:
+    return (path + ".o").str();
+  case EmitAction::Library:
+    return (path + ".so").str();
+  case EmitAction::Executable:
+    return std::string(path);
+  }
+  llvm_unreachable("unknown emit action");
+}
+
+/// `output` without its extension, for files written next to it.
+static std::string outputStem(StringRef output) {
+  llvm::SmallString<256> path(output == "-" ? StringRef(inputFile) : output);
+  if (emitAction != EmitAction::Executable)
+    llvm::sys::path::replace_extension(path, "");
+  return std::string(path);
+}
+
+/// Sets `scheme` on every linear that has none and runs nibble-rtn.
+static LogicalResult quantize(ModuleOp module, StringRef stem) {
+  Attribute parsed =
+      parseAttribute("#nibble.scheme<" + scheme + ">",
+                     module.getContext());
+  auto schemeAttr = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
+  if (!schemeAttr)
+    return module.emitError("--scheme='") << scheme << "' is not a scheme";
+  module.walk([&](nibble::LinearOp linear) {
+    if (!linear.getSchemeAttr())
+      linear.setSchemeAttr(schemeAttr);
+  });
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  nibble::NibbleRTNOptions options;
+  options.scaleSearch = search;
+  options.outputWeights = (stem + ".rtn.safetensors").str();
+  pm.addPass(nibble::createNibbleRTN(options));
+  return pm.run(module);
+}
+
+/// Writes the archive of the compiled model's params: each param's tensor
+/// copied from the module's archive.
+static LogicalResult writeSidecar(ModuleOp module,
+                                  const nibble::ModelInterface &model,
+                                  StringRef path) {
+  FailureOr<std::string> archivePath =
+      nibble::WeightStore::getArchivePath(module);
+  if (failed(archivePath))
+    return failure();
+  nibble::WeightStore store;
+  FailureOr<const nibble::SafeTensorsFile *> archive =
+      store.open(*archivePath, module.getLoc());
+  if (failed(archive))
+    return failure();
+  nibble::SafeTensorsWriter writer;
+  for (const nibble::AbiTensor &param : model.params) {
+    llvm::Expected<const nibble::TensorView *> tensor =
+        (*archive)->get(param.name);
+    if (!tensor)
+      return module.emitError(llvm::toString(tensor.takeError()));
+    if (llvm::Error error = writer.addTensor(param.name, (*tensor)->dtype,
+                                             (*tensor)->shape,
+                                             (*tensor)->bytes))
+      return module.emitError(llvm::toString(std::move(error)));
+  }
+  writer.setMetadata("producer", "nibblec");
+  if (llvm::Error error = writer.write(path))
+    return module.emitError(llvm::toString(std::move(error)));
+  return success();
+}
+
+/// Writes `text` to `path` ("-" = stdout).
+static llvm::Error writeFile(StringRef path, StringRef text) {
+  std::error_code ec;
+  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError("cannot write " + path + ": " +
+                                   ec.message());
+  file.os() << text;
+  file.keep();
+  return llvm::Error::success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAllPasses();
+  nibble::registerNibblePasses();
+  nibble::registerNibbleCompilerPasses();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "nibblec: the nibble ahead-of-time compiler\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<nibble::NibbleDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  // Check the target first: a typo should not cost a compilation.
+  llvm::Expected<nibble::TargetSpec> targetSpec =
+      nibble::resolveTarget(targetName, cpu, features);
+  if (!targetSpec)
+    return fail(llvm::toString(targetSpec.takeError()));
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      nibble::createTargetMachine(*targetSpec);
+  if (!machine)
+    return fail(llvm::toString(machine.takeError()));
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFile, sourceMgr, {&context});
+  if (!module)
+    return fail("cannot parse " + inputFile);
+  std::string output = outputPath();
+  std::string stem = outputStem(output);
+
+  if (!scheme.empty() && failed(quantize(*module, stem)))
+    return 1;
+  if (emitAction == EmitAction::MLIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    if (llvm::Error error = writeFile(output, text))
+      return fail(llvm::toString(std::move(error)));
+    return 0;
+  }
+
+  // Weights become arguments the runtime fills from a sidecar archive, or
+  // constants inside the binary.
+  auto func = module->lookupSymbol<func::FuncOp>(entry);
+  if (!func)
+    return fail("no function '" + entry + "' in " + inputFile);
+  if (!embedWeights) {
+    PassManager pm(&context, ModuleOp::getOperationName());
+    nibble::NibbleParamsToArgumentsOptions options;
+    options.entry = entry;
+    pm.addPass(nibble::createNibbleParamsToArguments(options));
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  FailureOr<nibble::ModelInterface> model = nibble::describeModel(func);
+  if (failed(model))
+    return 1;
+  bool linking = emitAction == EmitAction::Library ||
+                 emitAction == EmitAction::Executable;
+  if (linking && !model->params.empty()) {
+    std::string sidecar = stem + ".weights.safetensors";
+    model->weightsFile = llvm::sys::path::filename(sidecar).str();
+    if (failed(writeSidecar(*module, *model, sidecar)))
+      return 1;
+  }
+
+  PassManager pm(&context, ModuleOp::getOperationName());
+  nibble::buildLowerToLLVMPipeline(pm, nibble::LowerToLLVMOptions());
+  if (failed(pm.run(*module)))
+    return fail("lowering to LLVM failed");
+  llvm::LLVMContext llvmContext;
+  llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
+      nibble::translateToLLVMIR(*module, llvmContext, **machine);
+  if (!llvmModule)
+    return fail(llvm::toString(llvmModule.takeError()));
+  if (emitAction == EmitAction::LLVM) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    (*llvmModule)->print(os, nullptr);
+    if (llvm::Error error = writeFile(output, text))
+      return fail(llvm::toString(std::move(error)));
+    return 0;
+  }
+
+  // Machine code, into the output or a temporary object to link.
+  llvm::SmallString<128> objectPath(output);
+  if (linking)
+    objectPath = stem + ".o";
+  {
+    std::error_code ec;
+    llvm::ToolOutputFile file(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write " + objectPath + ": " + ec.message());
+    if (llvm::Error error = nibble::emitMachineCode(
+            **llvmModule, **machine, emitAction == EmitAction::Assembly,
+            file.os()))
+      return fail(llvm::toString(std::move(error)));
+    file.keep();
+  }
+  if (!linking)
+    return 0;
+
+  std::string abiSource = stem + ".abi.c";
+  if (llvm::Error error =
+          writeFile(abiSource, nibble::generateAbiSource(*model)))
+    return fail(llvm::toString(std::move(error)));
+  nibble::LinkJob job;
+  job.target = *targetSpec;
+  job.inputs = {std::string(objectPath), abiSource};
+  job.output = output;
+  job.sharedLibrary = emitAction == EmitAction::Library;
+  job.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
+  // The runtime libraries sit in lib/ next to bin/nibblec (lib/aarch64/ for
+  // AArch64).
+  llvm::SmallString<256> libDir(llvm::sys::path::parent_path(
+      llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail)));
+  llvm::sys::path::append(libDir, "..", "lib");
+  if (!targetSpec->isHost && targetSpec->isAArch64())
+    llvm::sys::path::append(libDir, "aarch64");
+  job.runtimeLibDir = std::string(libDir);
+  llvm::Error linked = nibble::linkModel(job);
+  llvm::sys::fs::remove(objectPath);
+  llvm::sys::fs::remove(abiSource);
+  if (linked)
+    return fail(llvm::toString(std::move(linked)));
+  return 0;
+}

@@ -29,8 +29,13 @@ struct AbiTensor {
   llvm::SmallVector<int64_t, 4> shape;
 };
 
+/// Prefix given to the symbols of compiled model functions, so that a model
+/// function named `main`, `exp` or `malloc` cannot clash with C symbols.
+inline constexpr llvm::StringLiteral kModelSymbolPrefix = "nibble_model_";
+
 /// The interface of a compiled model's entry function.
 struct ModelInterface {
+  /// The entry function's name in the source model.
   std::string entry;
   std::vector<AbiTensor> inputs, params, outputs;
   /// File name of the weights sidecar, next to the compiled model ("" when
@@ -44,8 +49,12 @@ struct ModelInterface {
 /// Errors are emitted at `func`.
 mlir::FailureOr<ModelInterface> describeModel(mlir::func::FuncOp func);
 
+/// Renames every function defined in `module` to kModelSymbolPrefix + name
+/// (declarations of external functions keep their names).
+void prefixModelSymbols(mlir::ModuleOp module);
+
 /// C source that defines `nibble_model_get_abi()` for `model`, calling the
-/// compiled `_mlir_ciface_<entry>`.
+/// compiled `_mlir_ciface_<kModelSymbolPrefix><entry>`.
 std::string generateAbiSource(const ModelInterface &model);
 
 } // namespace nibble

@@ -260,6 +260,7 @@ int main(int argc, char **argv) {
       return 1;
   }
 
+  nibble::prefixModelSymbols(*module);
   PassManager pm(&context, ModuleOp::getOperationName());
   nibble::buildLowerToLLVMPipeline(pm, nibble::LowerToLLVMOptions());
   if (failed(pm.run(*module)))

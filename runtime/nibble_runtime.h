@@ -1,0 +1,169 @@
+/*===- nibble_runtime.h - The nibble runtime's C API ---------------*- C
+-*-===*\
+ *
+ * Loads a model compiled by nibblec (a shared library, or code linked into the
+ * calling executable), maps its weights, and runs it on caller-owned buffers.
+ *
+ *   nibble_model *model;
+ *   if (nibble_model_open("model.so", &model) != NIBBLE_OK) {
+ *     fprintf(stderr, "%s\n", nibble_last_error());
+ *     return 1;
+ *   }
+ *   int64_t shape[2] = {4, 768};
+ *   nibble_model_bind_input(model, 0, x, shape, 2);
+ *   nibble_model_bind_output(model, 0, y, sizeof(y));
+ *   nibble_model_run(model);
+ *   nibble_model_close(model);
+ *
+ * Every function returning nibble_status sets a message for
+ * nibble_last_error() when it fails, naming the file, tensor, expected and
+ * found values. A model is not thread-safe: bind and run one model from one
+ * thread at a time (open several models to run in parallel).
+ *
+ * Plain C99; the library depends on libc, libstdc++ and libdl only.
+ *
+\*===----------------------------------------------------------------------===*/
+
+#ifndef NIBBLE_RUNTIME_NIBBLE_RUNTIME_H
+#define NIBBLE_RUNTIME_NIBBLE_RUNTIME_H
+
+#include "nibble_model_abi.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define NIBBLE_API __attribute__((visibility("default")))
+#else
+#define NIBBLE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Result of a runtime call; details in nibble_last_error(). */
+typedef enum nibble_status {
+  NIBBLE_OK = 0,
+  /** A null pointer, an index out of range, a negative size. */
+  NIBBLE_ERROR_INVALID_ARGUMENT = 1,
+  /** A file or library could not be opened, read, mapped or written. */
+  NIBBLE_ERROR_IO = 2,
+  /** A safetensors or .npy file is malformed or unsupported. */
+  NIBBLE_ERROR_FORMAT = 3,
+  /**
+   * The library lacks nibble_model_get_abi, was compiled for another ABI
+   * version, or describes itself inconsistently.
+   */
+  NIBBLE_ERROR_ABI = 4,
+  /**
+   * A tensor does not match the model: a param missing from the weight
+   * archive or stored with another dtype/shape, an input bound with another
+   * rank/shape, an output buffer too small, a .npy file of another dtype.
+   */
+  NIBBLE_ERROR_MISMATCH = 5,
+  /** nibble_model_run before every input and output was bound. */
+  NIBBLE_ERROR_NOT_BOUND = 6,
+  /** An allocation failed. */
+  NIBBLE_ERROR_OUT_OF_MEMORY = 7,
+} nibble_status;
+
+/** An opened model: its code, mapped weights and bound buffers. */
+typedef struct nibble_model nibble_model;
+
+/** A constant name for `status`, e.g. "NIBBLE_ERROR_IO". */
+NIBBLE_API const char *nibble_status_string(nibble_status status);
+
+/**
+ * The message of the last failed call on this thread ("" if none). Valid
+ * until the next runtime call on this thread.
+ */
+NIBBLE_API const char *nibble_last_error(void);
+
+/** Bytes per element of `dtype` (0 for an unknown value). */
+NIBBLE_API size_t nibble_dtype_size(nibble_dtype dtype);
+
+/** The safetensors name of `dtype` ("F32", "BOOL", ...; "?" if unknown). */
+NIBBLE_API const char *nibble_dtype_name(nibble_dtype dtype);
+
+/**
+ * Opens the compiled model in the shared library `library_path`: dlopens it,
+ * calls its nibble_model_get_abi(), checks the ABI version and description,
+ * maps the weight archive `weights_file` from the library's directory and
+ * checks every param's dtype and shape against it. A path without '/' is
+ * taken relative to the current directory (not searched for). On success,
+ * stores the model in `*out`.
+ */
+NIBBLE_API nibble_status nibble_model_open(const char *library_path,
+                                           nibble_model **out);
+
+/**
+ * Like nibble_model_open for a model whose code is already loaded (linked
+ * into the executable): `abi` is its nibble_model_get_abi(), `weights_dir`
+ * the directory to resolve its weights_file in (NULL: the current
+ * directory). `abi` must outlive the model.
+ */
+NIBBLE_API nibble_status nibble_model_open_abi(const nibble_model_abi *abi,
+                                               const char *weights_dir,
+                                               nibble_model **out);
+
+/** Releases `model` (its mapping, library and buffers); NULL is a no-op. */
+NIBBLE_API void nibble_model_close(nibble_model *model);
+
+/** The model's own description (entry name, tensors, weights file). */
+NIBBLE_API const nibble_model_abi *
+nibble_model_get_model_abi(const nibble_model *model);
+
+/** Number of inputs of `model` (0 for NULL). */
+NIBBLE_API int32_t nibble_model_num_inputs(const nibble_model *model);
+
+/** Number of outputs of `model` (0 for NULL). */
+NIBBLE_API int32_t nibble_model_num_outputs(const nibble_model *model);
+
+/**
+ * Describes input `index`: name, dtype, rank and shape, with -1 for a
+ * dynamic dimension. The pointers stay valid while the model is open.
+ */
+NIBBLE_API nibble_status nibble_model_input_info(const nibble_model *model,
+                                                 int32_t index,
+                                                 nibble_tensor_desc *info);
+
+/** Describes output `index` as nibble_model_input_info does. */
+NIBBLE_API nibble_status nibble_model_output_info(const nibble_model *model,
+                                                  int32_t index,
+                                                  nibble_tensor_desc *info);
+
+/** Stores in `*bytes` the size of the buffer output `index` needs. */
+NIBBLE_API nibble_status nibble_model_output_bytes(const nibble_model *model,
+                                                   int32_t index,
+                                                   size_t *bytes);
+
+/**
+ * Binds input `index` to `data`: C-order elements of the input's dtype with
+ * the given `shape` of `rank` dimensions. The rank and every static dimension
+ * must match the model's; dynamic ones take the given (non-negative) size.
+ * `data` is not copied and must stay valid until the last run using it; it
+ * may be NULL only for an empty tensor.
+ */
+NIBBLE_API nibble_status nibble_model_bind_input(nibble_model *model,
+                                                 int32_t index,
+                                                 const void *data,
+                                                 const int64_t *shape,
+                                                 int32_t rank);
+
+/**
+ * Binds output `index` to the caller-owned buffer `data` of `bytes` bytes,
+ * at least nibble_model_output_bytes(). Not copied, as for inputs.
+ */
+NIBBLE_API nibble_status nibble_model_bind_output(nibble_model *model,
+                                                  int32_t index, void *data,
+                                                  size_t bytes);
+
+/** Runs the model on the bound buffers (every one must be bound). */
+NIBBLE_API nibble_status nibble_model_run(nibble_model *model);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* NIBBLE_RUNTIME_NIBBLE_RUNTIME_H */

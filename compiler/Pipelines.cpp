@@ -30,12 +30,17 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
+      // C interfaces for the model's functions, requested before libm
+      // declarations exist (those must stay plain C calls).
+      "func.func(llvm-request-c-wrappers),"
+      // LLVM intrinsics where LLVM has them; calls into libm (erff, tanhf,
+      // ...) for the rest.
       "convert-math-to-llvm,"
+      "convert-math-to-libm,"
       "convert-arith-to-llvm,"
       "convert-cf-to-llvm,"
       "convert-index-to-llvm,"
       "finalize-memref-to-llvm,"
-      "func.func(llvm-request-c-wrappers),"
       "convert-func-to-llvm,"
       "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(upstream, pm, llvm::errs())))

@@ -34,8 +34,7 @@ llvm::Error linkModel(const LinkJob &job) {
   llvm::Expected<std::string> driver = findLinkerDriver(job.target);
   if (!driver)
     return driver.takeError();
-  std::vector<std::string> args = {*driver, "-O2", "-I",
-                                   job.runtimeIncludeDir};
+  std::vector<std::string> args = {*driver, "-O2", "-I", job.runtimeIncludeDir};
   if (job.sharedLibrary) {
     args.push_back("-shared");
     args.push_back("-fPIC");
@@ -72,12 +71,12 @@ llvm::Error linkModel(const LinkJob &job) {
 
   llvm::SmallVector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string message;
-  int status = llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {},
-                                         0, 0, &message);
+  int status = llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0,
+                                         0, &message);
   if (status != 0)
     return llvm::createStringError(
-        "linking failed (" + (message.empty() ? "exit " + std::to_string(status)
-                                              : message) +
+        "linking failed (" +
+        (message.empty() ? "exit " + std::to_string(status) : message) +
         "): " + llvm::join(args, " "));
   return llvm::Error::success();
 }

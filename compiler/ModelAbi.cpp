@@ -61,13 +61,12 @@ FailureOr<ModelInterface> describeModel(func::FuncOp func) {
   for (unsigned i = 0; i < type.getNumInputs(); ++i) {
     auto param = func.getArgAttrOfType<StringAttr>(i, kParamArgAttrName);
     auto name = func.getArgAttrOfType<StringAttr>(i, kInputNameAttrName);
-    std::string argName =
-        param  ? param.str()
-        : name ? name.str()
-               : "input" + std::to_string(model.inputs.size());
-    FailureOr<AbiTensor> tensor =
-        describeTensor(func, type.getInput(i), argName,
-                       param ? "param" : "input");
+    std::string argName = param ? param.str()
+                          : name
+                              ? name.str()
+                              : "input" + std::to_string(model.inputs.size());
+    FailureOr<AbiTensor> tensor = describeTensor(
+        func, type.getInput(i), argName, param ? "param" : "input");
     if (failed(tensor))
       return failure();
     if (!param && !model.params.empty())

@@ -51,9 +51,9 @@ struct ParamsToArgumentsPass
                 index, type,
                 DictionaryAttr::get(
                     &getContext(),
-                    {NamedAttribute(StringAttr::get(&getContext(),
-                                                    kParamArgAttrName),
-                                    param.getNameAttr())}),
+                    {NamedAttribute(
+                        StringAttr::get(&getContext(), kParamArgAttrName),
+                        param.getNameAttr())}),
                 param.getLoc()))) {
           param.emitOpError("cannot become an argument of '") << entry << "'";
           return signalPassFailure();

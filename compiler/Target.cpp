@@ -12,9 +12,7 @@
 
 namespace nibble {
 
-bool TargetSpec::isAArch64() const {
-  return llvm::Triple(triple).isAArch64();
-}
+bool TargetSpec::isAArch64() const { return llvm::Triple(triple).isAArch64(); }
 
 /// Initializes the LLVM targets nibble supports (once).
 static void initializeTargets() {
@@ -76,14 +74,12 @@ static llvm::Error checkFeatures(const llvm::MCSubtargetInfo &info,
     if (!name.consume_front("+") && !name.consume_front("-"))
       return llvm::createStringError("feature '" + feature +
                                      "' must start with '+' or '-'");
-    bool known = llvm::any_of(info.getAllProcessorFeatures(),
-                              [&](const llvm::SubtargetFeatureKV &kv) {
-                                return name == kv.Key;
-                              });
+    bool known = llvm::any_of(
+        info.getAllProcessorFeatures(),
+        [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
     if (!known)
       return llvm::createStringError(
-          "unknown feature '" + name + "' for " + spec.triple +
-          " (e.g. " +
+          "unknown feature '" + name + "' for " + spec.triple + " (e.g. " +
           (spec.isAArch64() ? "+neon,+dotprod,+i8mm" : "+avx2,+fma") + ")");
   }
   return llvm::Error::success();
@@ -108,8 +104,8 @@ createTargetMachine(const TargetSpec &spec) {
     return std::move(error);
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, spec.cpu, spec.features, options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, spec.cpu, spec.features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return llvm::createStringError("cannot create a target machine for " +
                                    spec.triple);

@@ -22,6 +22,8 @@ APT_PACKAGES=(
   libgtest-dev
   # ONNX frontend: the ONNX protobuf classes and the protobuf runtime.
   libonnx-dev libprotobuf-dev
+  # The ONNX backend node tests (test/Frontends/onnx/NodeTests).
+  libonnx-testdata
   # Cross-compiling and running AArch64 code (nibblec --target=aarch64).
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # Python for test fixtures and numpy references.

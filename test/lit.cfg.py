@@ -28,4 +28,9 @@ config.substitutions.append(
     ("%e2e_inputs", os.path.join(config.test_source_root, "E2E", "Inputs")))
 
 llvm_config.add_tool_substitutions(
-    ["nibble-opt", "nibble-run", "nibblec"], [config.nibble_tools_dir])
+    ["nibble-opt", "nibble-run", "nibblec", "nibble-translate"],
+    [config.nibble_tools_dir])
+
+# Debian's libonnx-testdata (installed by scripts/setup.sh).
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")

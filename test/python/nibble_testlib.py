@@ -52,7 +52,8 @@ _WRITE_DTYPES = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16",
 # bits, I8/U8 as unsigned bytes (packed codes, scale codes and zero points
 # are unsigned).
 _READ_DTYPES = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "I8": "u1",
-                "U8": "u1"}
+                "U8": "u1", "F64": "<f8", "I64": "<i8", "I32": "<i4",
+                "I16": "<i2"}
 
 
 def write_safetensors(path, tensors):

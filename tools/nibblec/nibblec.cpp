@@ -1,6 +1,7 @@
 //===- nibblec.cpp - The nibble ahead-of-time compiler --------------------===//
 //
-// nibblec model.mlir [--scheme=w4a16] [--target=aarch64 --mattr=+neon]
+// nibblec model.onnx|model.mlir [--scheme=w4a16] [--target=aarch64
+// --mattr=+neon]
 //         [--emit=mlir|llvm|asm|obj|lib|exe] -o out
 //
 // Quantizes (optionally) and compiles the entry function of a model to a
@@ -16,6 +17,7 @@
 #include "compiler/Passes.h"
 #include "compiler/Target.h"
 #include "dialects/NibbleOps.h"
+#include "frontends/onnx/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/WeightStore.h"
 #include "support/SafeTensors.h"
@@ -46,26 +48,25 @@ enum class EmitAction { MLIR, LLVM, Assembly, Object, Library, Executable };
 
 static cl::OptionCategory category("nibblec options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.mlir>"),
+                                      cl::desc("<model.onnx|model.mlir>"),
                                       cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"),
                                        cl::cat(category));
 static cl::opt<EmitAction> emitAction(
     "emit", cl::desc("What to produce"), cl::init(EmitAction::Library),
-    cl::values(
-        clEnumValN(EmitAction::MLIR, "mlir", "nibble IR after quantization"),
-        clEnumValN(EmitAction::LLVM, "llvm", "LLVM IR"),
-        clEnumValN(EmitAction::Assembly, "asm", "assembly"),
-        clEnumValN(EmitAction::Object, "obj", "an object file"),
-        clEnumValN(EmitAction::Library, "lib",
-                   "a shared library for the nibble runtime (default)"),
-        clEnumValN(EmitAction::Executable, "exe",
-                   "a standalone executable (.npy in, .npy out)")),
+    cl::values(clEnumValN(EmitAction::MLIR, "mlir",
+                          "nibble IR after quantization"),
+               clEnumValN(EmitAction::LLVM, "llvm", "LLVM IR"),
+               clEnumValN(EmitAction::Assembly, "asm", "assembly"),
+               clEnumValN(EmitAction::Object, "obj", "an object file"),
+               clEnumValN(EmitAction::Library, "lib",
+                          "a shared library for the nibble runtime (default)"),
+               clEnumValN(EmitAction::Executable, "exe",
+                          "a standalone executable (.npy in, .npy out)")),
     cl::cat(category));
 static cl::opt<std::string>
-    targetName("target",
-               cl::desc("host, x86_64, aarch64 or a target triple"),
+    targetName("target", cl::desc("host, x86_64, aarch64 or a target triple"),
                cl::init("host"), cl::cat(category));
 static cl::opt<std::string> cpu("mcpu", cl::desc("Target CPU (or host)"),
                                 cl::cat(category));
@@ -118,10 +119,12 @@ static std::string outputPath() {
   llvm_unreachable("unknown emit action");
 }
 
-/// `output` without its extension, for files written next to it.
+/// `output` without its extension, for files written next to it (the
+/// input's name in the working directory when writing to stdout).
 static std::string outputStem(StringRef output) {
-  llvm::SmallString<256> path(output == "-" ? StringRef(inputFile) : output);
-  if (emitAction != EmitAction::Executable)
+  llvm::SmallString<256> path(
+      output == "-" ? llvm::sys::path::filename(inputFile) : output);
+  if (output == "-" || emitAction != EmitAction::Executable)
     llvm::sys::path::replace_extension(path, "");
   return std::string(path);
 }
@@ -129,8 +132,7 @@ static std::string outputStem(StringRef output) {
 /// Sets `scheme` on every linear that has none and runs nibble-rtn.
 static LogicalResult quantize(ModuleOp module, StringRef stem) {
   Attribute parsed =
-      parseAttribute("#nibble.scheme<" + scheme + ">",
-                     module.getContext());
+      parseAttribute("#nibble.scheme<" + scheme + ">", module.getContext());
   auto schemeAttr = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
   if (!schemeAttr)
     return module.emitError("--scheme='") << scheme << "' is not a scheme";
@@ -166,9 +168,8 @@ static LogicalResult writeSidecar(ModuleOp module,
         (*archive)->get(param.name);
     if (!tensor)
       return module.emitError(llvm::toString(tensor.takeError()));
-    if (llvm::Error error = writer.addTensor(param.name, (*tensor)->dtype,
-                                             (*tensor)->shape,
-                                             (*tensor)->bytes))
+    if (llvm::Error error = writer.addTensor(
+            param.name, (*tensor)->dtype, (*tensor)->shape, (*tensor)->bytes))
       return module.emitError(llvm::toString(std::move(error)));
   }
   writer.setMetadata("producer", "nibblec");
@@ -202,6 +203,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
+  nibble::registerOnnxImporterDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
@@ -217,12 +219,24 @@ int main(int argc, char **argv) {
   if (!machine)
     return fail(llvm::toString(machine.takeError()));
 
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(inputFile, sourceMgr, {&context});
-  if (!module)
-    return fail("cannot parse " + inputFile);
   std::string output = outputPath();
   std::string stem = outputStem(output);
+  OwningOpRef<ModuleOp> module;
+  if (llvm::sys::path::extension(inputFile) == ".onnx") {
+    // Initializers go to an archive next to the output.
+    nibble::OnnxImportOptions options;
+    options.weightsPath = stem + ".onnx.safetensors";
+    options.functionName = entry;
+    FailureOr<OwningOpRef<ModuleOp>> imported =
+        nibble::importOnnxModel(inputFile, context, options);
+    if (failed(imported))
+      return 1;
+    module = std::move(*imported);
+  } else {
+    module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, {&context});
+    if (!module)
+      return fail("cannot parse " + inputFile);
+  }
 
   if (!scheme.empty() && failed(quantize(*module, stem)))
     return 1;
@@ -251,8 +265,13 @@ int main(int argc, char **argv) {
   FailureOr<nibble::ModelInterface> model = nibble::describeModel(func);
   if (failed(model))
     return 1;
-  bool linking = emitAction == EmitAction::Library ||
-                 emitAction == EmitAction::Executable;
+  // The interface is recorded; LLVM has no use for the argument names.
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    func.removeArgAttr(i, nibble::kParamArgAttrName);
+    func.removeArgAttr(i, nibble::kInputNameAttrName);
+  }
+  bool linking =
+      emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
   if (linking && !model->params.empty()) {
     std::string sidecar = stem + ".weights.safetensors";
     model->weightsFile = llvm::sys::path::filename(sidecar).str();

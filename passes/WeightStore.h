@@ -10,6 +10,7 @@
 #define NIBBLE_PASSES_WEIGHTSTORE_H
 
 #include "dialects/NibbleOps.h"
+#include "dialects/ParamDType.h"
 #include "support/SafeTensors.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -23,9 +24,6 @@ namespace nibble {
 
 /// Name of the module attribute holding the weight archive's path.
 inline constexpr llvm::StringLiteral kWeightsAttrName = "nibble.weights";
-
-/// The safetensors dtype that stores MLIR element type `type`, if any.
-std::optional<DType> dtypeForElementType(mlir::Type type);
 
 /// Opens safetensors archives on demand and resolves params against them.
 class WeightStore {

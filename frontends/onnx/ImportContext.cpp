@@ -8,6 +8,7 @@
 #include "frontends/onnx/ImportContext.h"
 
 #include "dialects/NibbleOps.h"
+#include "dialects/ParamDType.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/Support/Path.h"
@@ -24,27 +25,6 @@ std::string onnxTypeName(int32_t type) {
     return onnx::TensorProto_DataType_Name(
         static_cast<onnx::TensorProto_DataType>(type));
   return "data type " + std::to_string(type);
-}
-
-/// The archive dtype of an MLIR element type (no bool: bools stay inline).
-static std::optional<DType> archiveDType(Type type) {
-  if (type.isF32())
-    return DType::F32;
-  if (type.isF16())
-    return DType::F16;
-  if (type.isBF16())
-    return DType::BF16;
-  if (type.isF64())
-    return DType::F64;
-  if (type.isInteger(8))
-    return DType::I8;
-  if (type.isInteger(16))
-    return DType::I16;
-  if (type.isInteger(32))
-    return DType::I32;
-  if (type.isInteger(64))
-    return DType::I64;
-  return std::nullopt;
 }
 
 static int64_t elementByteSize(Type type) {
@@ -363,7 +343,7 @@ FailureOr<Value> ImportContext::valueOf(llvm::StringRef name, Location loc) {
     Value value;
     if (!init.transposeOf &&
         ((int64_t)init.bytes.size() <= options.inlineConstantMaxBytes ||
-         !archiveDType(init.type.getElementType()))) {
+         !dtypeForElementType(init.type.getElementType()))) {
       value = arith::ConstantOp::create(builder, loc,
                                         attrFromBytes(init.type, init.bytes));
     } else {
@@ -440,7 +420,7 @@ FailureOr<Value> ImportContext::paramFor(const Initializer &init,
   auto key = std::make_pair(init.name, transpose);
   if (auto it = params.find(key); it != params.end())
     return it->second;
-  std::optional<DType> dtype = archiveDType(init.type.getElementType());
+  std::optional<DType> dtype = dtypeForElementType(init.type.getElementType());
   if (!dtype)
     return emitError() << "initializer '" << init.name << "' of type "
                        << init.type << " cannot be stored in the archive";

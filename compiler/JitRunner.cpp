@@ -1,6 +1,7 @@
 //===- JitRunner.cpp - Compile and run a function in-process --------------===//
 
 #include "compiler/JitRunner.h"
+#include "compiler/ModelAbi.h"
 #include "passes/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,8 +21,8 @@ namespace nibble {
 /// The array dtype that carries tensors of element type `type`: the archive
 /// dtype, except that FP8 travels as raw bytes and bf16 (which .npy lacks)
 /// is not supported.
-static std::optional<DType> arrayDType(Type type) {
-  if (isa<Float8E4M3FNType>(type))
+static std::optional<DType> arrayDType(Type type, bool isUnsigned) {
+  if (isa<Float8E4M3FNType>(type) || (isUnsigned && type.isInteger(8)))
     return DType::U8;
   if (type.isBF16())
     return std::nullopt;
@@ -76,7 +77,10 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   for (auto [index, argType] : llvm::enumerate(type.getInputs())) {
     auto tensorType = dyn_cast<RankedTensorType>(argType);
     std::optional<DType> dtype =
-        tensorType ? arrayDType(tensorType.getElementType()) : std::nullopt;
+        tensorType
+            ? arrayDType(tensorType.getElementType(),
+                         func.getArgAttr(index, kUnsignedAttrName) != nullptr)
+            : std::nullopt;
     if (!dtype)
       return makeError("argument " + Twine(index) + " has unsupported type " +
                        llvm::formatv("{0}", argType).str());
@@ -95,7 +99,10 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   for (auto [index, resultType] : llvm::enumerate(type.getResults())) {
     auto tensorType = dyn_cast<RankedTensorType>(resultType);
     std::optional<DType> dtype =
-        tensorType ? arrayDType(tensorType.getElementType()) : std::nullopt;
+        tensorType ? arrayDType(tensorType.getElementType(),
+                                func.getResultAttr(index, kUnsignedAttrName) !=
+                                    nullptr)
+                   : std::nullopt;
     if (!dtype || !tensorType.hasStaticShape())
       return makeError("result " + Twine(index) +
                        " must be a statically shaped tensor of a supported "
@@ -108,6 +115,13 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
     result.data.resize(tensorType.getNumElements() * dtypeByteSize(*dtype));
     results.push_back(std::move(result));
   }
+
+  // The interface is checked; LLVM has no use for the unsigned markers.
+  for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i)
+    func.removeArgAttr(i, kUnsignedAttrName);
+  for (unsigned i = 0, e = type.getNumResults(); i < e; ++i)
+    func.removeResultAttr(
+        i, StringAttr::get(module.getContext(), kUnsignedAttrName));
 
   // Lower to the LLVM dialect.
   PassManager pm(module.getContext(), ModuleOp::getOperationName());

@@ -39,10 +39,13 @@ static std::string abiDType(Type type) {
 
 /// Describes one tensor of the interface, or emits an error at `func`.
 static FailureOr<AbiTensor> describeTensor(func::FuncOp func, Type type,
-                                           std::string name, StringRef what) {
+                                           std::string name, StringRef what,
+                                           bool isUnsigned) {
   auto tensorType = dyn_cast<RankedTensorType>(type);
   std::string dtype =
       tensorType ? abiDType(tensorType.getElementType()) : std::string();
+  if (isUnsigned && dtype == "NIBBLE_DTYPE_I8")
+    dtype = "NIBBLE_DTYPE_U8";
   if (dtype.empty())
     return func.emitError() << what << " '" << name
                             << "' must be a ranked tensor of a supported "
@@ -66,7 +69,8 @@ FailureOr<ModelInterface> describeModel(func::FuncOp func) {
                               ? name.str()
                               : "input" + std::to_string(model.inputs.size());
     FailureOr<AbiTensor> tensor = describeTensor(
-        func, type.getInput(i), argName, param ? "param" : "input");
+        func, type.getInput(i), argName, param ? "param" : "input",
+        func.getArgAttr(i, kUnsignedAttrName) != nullptr);
     if (failed(tensor))
       return failure();
     if (!param && !model.params.empty())
@@ -76,7 +80,8 @@ FailureOr<ModelInterface> describeModel(func::FuncOp func) {
   }
   for (unsigned i = 0; i < type.getNumResults(); ++i) {
     FailureOr<AbiTensor> tensor = describeTensor(
-        func, type.getResult(i), "output" + std::to_string(i), "output");
+        func, type.getResult(i), "output" + std::to_string(i), "output",
+        func.getResultAttr(i, kUnsignedAttrName) != nullptr);
     if (failed(tensor))
       return failure();
     if (llvm::is_contained(tensor->shape, -1))

@@ -19,6 +19,9 @@ namespace nibble {
 
 /// Argument attribute giving an input's name (otherwise "input<i>").
 inline constexpr llvm::StringLiteral kInputNameAttrName = "nibble.name";
+/// Argument and result attribute (unit) marking an i8 tensor that holds
+/// unsigned bytes (ONNX uint8): its interface dtype is U8, not I8.
+inline constexpr llvm::StringLiteral kUnsignedAttrName = "nibble.unsigned";
 
 /// One tensor of a compiled model's interface.
 struct AbiTensor {

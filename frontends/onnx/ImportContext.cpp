@@ -97,7 +97,41 @@ FailureOr<Initializer>
 ImportContext::readTensor(const onnx::TensorProto &tensor,
                           llvm::StringRef what) {
   Location loc = currentLoc;
-  Type elementTy = elementType(tensor.data_type());
+  // INT4 / UINT4 (onnx >= 1.16, so not in this protobuf's enum) are packed
+  // two per byte, low nibble first (raw_data, external data or one byte per
+  // int32_data element); they are unpacked to one i8 per element,
+  // sign-extended for INT4.
+  if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUInt4) {
+    bool isSigned = tensor.data_type() == kOnnxInt4;
+    llvm::SmallVector<int64_t> shape(tensor.dims().begin(),
+                                     tensor.dims().end());
+    std::optional<int64_t> count = checkedNumElements(shape);
+    if (!count || *count > (int64_t(1) << 40))
+      return emitErrorAt(loc)
+             << what << " has invalid shape " << formatShape(shape);
+    onnx::TensorProto packedProto(tensor);
+    packedProto.clear_dims();
+    packedProto.add_dims((*count + 1) / 2);
+    packedProto.set_data_type(onnx::TensorProto::UINT8);
+    FailureOr<Initializer> packed = readTensor(packedProto, what);
+    if (failed(packed))
+      return failure();
+    Initializer result;
+    result.name = tensor.name();
+    result.type = RankedTensorType::get(shape, builder.getI8Type());
+    result.onnxType = tensor.data_type();
+    result.owned.resize(*count);
+    for (int64_t i = 0; i < *count; ++i) {
+      uint8_t nibble = (packed->bytes[i / 2] >> (i % 2 ? 4 : 0)) & 0xF;
+      result.owned[i] = isSigned && nibble >= 8 ? uint8_t(nibble - 16) : nibble;
+    }
+    result.bytes = result.owned;
+    return result;
+  }
+  // UINT8 (quantized weights, zero points) is held as i8 bytes.
+  Type elementTy = tensor.data_type() == onnx::TensorProto::UINT8
+                       ? builder.getI8Type()
+                       : elementType(tensor.data_type());
   if (!elementTy)
     return emitErrorAt(loc)
            << what << " has element type " << onnxTypeName(tensor.data_type())
@@ -118,6 +152,7 @@ ImportContext::readTensor(const onnx::TensorProto &tensor,
   Initializer result;
   result.name = tensor.name();
   result.type = RankedTensorType::get(shape, elementTy);
+  result.onnxType = tensor.data_type();
 
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
@@ -264,6 +299,9 @@ LogicalResult ImportContext::loadInitializer(const onnx::TensorProto &tensor) {
   stored = std::move(*data);
   if (owned)
     stored.bytes = stored.owned;
+  if (stored.onnxType == onnx::TensorProto::UINT8 ||
+      stored.onnxType == kOnnxUInt4)
+    unsignedTensors.insert(tensor.name());
   return success();
 }
 
@@ -330,6 +368,9 @@ FailureOr<RankedTensorType> ImportContext::typeOf(llvm::StringRef name,
     return it->second.type;
   if (auto it = constants.find(name); it != constants.end())
     return cast<RankedTensorType>(it->second.getType());
+  if (auto it = quantizedWeights.find(name); it != quantizedWeights.end())
+    return RankedTensorType::get({it->second.k, it->second.n},
+                                 it->second.scaleType);
   return emitErrorAt(loc) << "tensor '" << name
                           << "' is not defined: no graph input, initializer "
                              "or earlier node produces it";
@@ -360,6 +401,9 @@ FailureOr<Value> ImportContext::valueOf(llvm::StringRef name, Location loc) {
     values[name] = value;
     return value;
   }
+  if (quantizedWeights.count(name))
+    return emitErrorAt(loc)
+           << "quantized weight '" << name << "' can only be read by MatMul";
   return emitErrorAt(loc) << "tensor '" << name
                           << "' is not defined: no graph input, initializer "
                              "or earlier node produces it";
@@ -411,6 +455,37 @@ const Initializer *ImportContext::initializerInput(unsigned i) const {
     return nullptr;
   auto it = initializers.find(currentNode->input(i));
   return it == initializers.end() ? nullptr : &it->second;
+}
+
+const QuantizedWeight *ImportContext::quantizedWeightInput(unsigned i) const {
+  if (!hasInput(i))
+    return nullptr;
+  auto it = quantizedWeights.find(currentNode->input(i));
+  return it == quantizedWeights.end() ? nullptr : &it->second;
+}
+
+FailureOr<Value> ImportContext::paramFromBytes(llvm::StringRef baseName,
+                                               RankedTensorType type,
+                                               DType dtype,
+                                               llvm::ArrayRef<uint8_t> bytes) {
+  std::string name = baseName.str();
+  for (int suffix = 1; archiveNames.contains(name); ++suffix)
+    name = (baseName + "." + std::to_string(suffix)).str();
+  if (llvm::Error error =
+          archive.addTensor(name, dtype, type.getShape(), bytes))
+    return emitError() << "cannot add '" << name << "' to the weight archive: "
+                       << llvm::toString(std::move(error));
+  archiveNames.insert(name);
+  OpBuilder::InsertionGuard guard(builder);
+  if (lastParam)
+    builder.setInsertionPointAfter(lastParam);
+  else
+    builder.setInsertionPointToStart(builder.getInsertionBlock());
+  auto param =
+      ParamOp::create(builder, NameLoc::get(builder.getStringAttr(name)), type,
+                      builder.getStringAttr(name));
+  lastParam = param;
+  return Value(param);
 }
 
 FailureOr<Value> ImportContext::paramFor(const Initializer &init,

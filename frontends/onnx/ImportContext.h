@@ -43,6 +43,11 @@
 namespace nibble {
 namespace onnx_import {
 
+/// TensorProto::DataType values newer than the protobuf classes nibble
+/// builds against (onnx 1.16).
+inline constexpr int32_t kOnnxUInt4 = 21;
+inline constexpr int32_t kOnnxInt4 = 22;
+
 /// An initializer of the graph: its type and its little-endian bytes in the
 /// layout of the MLIR element type (one byte per bool).
 struct Initializer {
@@ -55,6 +60,34 @@ struct Initializer {
   /// as a view so that a MatMul over it is still a linear over the original
   /// param): the initializer it transposes; `bytes` is then empty.
   const Initializer *transposeOf = nullptr;
+  /// The ONNX TensorProto::DataType. UINT8 initializers (quantized weights
+  /// and zero points) are held as i8 bytes, INT4/UINT4 ones as one i8 per
+  /// element; only the quantized-op converters read them.
+  int32_t onnxType = 0;
+};
+
+/// A constant weight that a DequantizeLinear (or MatMulNBits) describes in a
+/// form nibble.qlinear takes directly, in PyTorch's [N, K] layout: one
+/// unsigned code per byte, value = scale * (code - zero).
+struct QuantizedWeight {
+  std::string name;
+  int64_t n = 0, k = 0;
+  unsigned bits = 8;
+  /// Weights per scale along K; 0 = one per output row (channel), -1 = one
+  /// for the whole tensor.
+  int64_t groupSize = 0;
+  bool symmetric = true;
+  /// Element type of `scales` (f32, f16 or bf16).
+  mlir::Type scaleType;
+  /// [N, K] codes in [0, 2^bits).
+  std::vector<uint8_t> codes;
+  /// [rows, groups] scales as bytes of `scaleType` (rows = 1 for tensor).
+  std::vector<uint8_t> scales;
+  /// [rows, groups] unsigned zero points; empty when symmetric.
+  std::vector<uint8_t> zeros;
+  /// The params (qweight, scales, zeros) once created, shared by every
+  /// MatMul reading the weight.
+  mutable llvm::SmallVector<mlir::Value, 3> params;
 };
 
 /// Converter state for one model; see the file comment.
@@ -173,6 +206,28 @@ public:
                                        mlir::Location loc);
   mlir::FailureOr<mlir::RankedTensorType> typeOf(llvm::StringRef name,
                                                  mlir::Location loc);
+  /// Defines tensor `name` as a quantized weight that only MatMul reads (no
+  /// IR is created until then).
+  void defineQuantizedWeight(llvm::StringRef name, QuantizedWeight weight) {
+    quantizedWeights[name] = std::move(weight);
+  }
+  /// Input `i` if it is a quantized weight, else null.
+  const QuantizedWeight *quantizedWeightInput(unsigned i) const;
+  /// Marks `node` as converted by the current node without defining its
+  /// outputs (e.g. a Transpose folded into a quantized weight).
+  void markAbsorbed(const onnx::NodeProto *node) { absorbed.insert(node); }
+  /// Whether tensor `name` holds unsigned 8-bit integers (an ONNX UINT8
+  /// initializer or the output of a quantizing op), held as i8.
+  bool isUnsigned(llvm::StringRef name) const {
+    return unsignedTensors.contains(name);
+  }
+  void markUnsigned(llvm::StringRef name) { unsignedTensors.insert(name); }
+  /// A nibble.param named `name` (made unique) holding `bytes` in the
+  /// archive as `dtype` with the shape of `type`.
+  mlir::FailureOr<mlir::Value> paramFromBytes(llvm::StringRef name,
+                                              mlir::RankedTensorType type,
+                                              DType dtype,
+                                              llvm::ArrayRef<uint8_t> bytes);
   /// Writes the archive of every param created.
   llvm::Error writeArchive(llvm::StringRef path) const;
 
@@ -204,6 +259,8 @@ private:
   llvm::StringMap<llvm::SmallVector<const onnx::NodeProto *, 2>> consumerMap;
   llvm::StringSet<> graphOutputs;
   llvm::DenseSet<const onnx::NodeProto *> absorbed;
+  llvm::StringMap<QuantizedWeight> quantizedWeights;
+  llvm::StringSet<> unsignedTensors;
 
   /// Params created so far: (initializer name, transposed) -> value.
   std::map<std::pair<std::string, bool>, mlir::Value> params;
@@ -227,14 +284,18 @@ struct OpConverter {
   int64_t minOpset;
   int64_t maxOpset;
   ConvertFn convert;
+  /// Whether the converter reads uint8 inputs (held as i8) as unsigned;
+  /// other converters reject them.
+  bool readsUnsigned = false;
 };
 
 /// Every converter, by op type.
 class ConverterTable {
 public:
   void add(llvm::StringRef opType, int64_t minOpset, int64_t maxOpset,
-           ConvertFn convert) {
-    table[opType].push_back({opType, minOpset, maxOpset, convert});
+           ConvertFn convert, bool readsUnsigned = false) {
+    table[opType].push_back(
+        {opType, minOpset, maxOpset, convert, readsUnsigned});
   }
   /// The converter of `opType` at `opset`, or null.
   const OpConverter *lookup(llvm::StringRef opType, int64_t opset) const;
@@ -248,6 +309,26 @@ void registerShapeOps(ConverterTable &table);
 void registerReductionOps(ConverterTable &table);
 void registerLinearOps(ConverterTable &table);
 void registerNormalizationOps(ConverterTable &table);
+/// Quantized operators; the com.microsoft ones are registered as
+/// "com.microsoft.<op>" with that domain's opset range.
+void registerQuantizedOps(ConverterTable &table);
+
+/// MatMul whose weight (input 1) is a quantized weight: nibble.qlinear
+/// (QuantizedOps.cpp).
+mlir::LogicalResult convertQuantizedMatMul(ImportContext &ctx,
+                                           const QuantizedWeight &weight);
+
+/// A batched, broadcasting matrix product of `a` [..., M, K] and
+/// `b` [..., K, N] (numpy matmul semantics, 1-D operands included), in
+/// their common element type (LinearOps.cpp).
+mlir::FailureOr<mlir::Value> buildMatMul(ImportContext &ctx, mlir::Value a,
+                                         mlir::Value b);
+
+/// The Add node that is the only consumer of the current node's output and
+/// adds an initializer of shape [n] of `elementTy`, with that initializer;
+/// {null, null} when there is none (LinearOps.cpp).
+std::pair<const onnx::NodeProto *, const Initializer *>
+findFoldableBiasAdd(ImportContext &ctx, int64_t n, mlir::Type elementTy);
 
 //===----------------------------------------------------------------------===//
 // IR building helpers shared by the converters (TensorBuilders.cpp)

@@ -40,9 +40,7 @@ static RankedTensorType linearResultType(RankedTensorType inputType,
   return RankedTensorType::get(shape, inputType.getElementType());
 }
 
-/// A batched, broadcasting matrix product of `a` [..., M, K] and
-/// `b` [..., K, N] (numpy matmul semantics, 1-D operands included).
-static FailureOr<Value> buildMatMul(ImportContext &ctx, Value a, Value b) {
+FailureOr<Value> buildMatMul(ImportContext &ctx, Value a, Value b) {
   OpBuilder &builder = ctx.getBuilder();
   Location loc = ctx.loc();
   MLIRContext *mctx = ctx.getContext();
@@ -127,10 +125,7 @@ static FailureOr<Value> buildMatMul(ImportContext &ctx, Value a, Value b) {
   return result;
 }
 
-/// The Add node that is the only consumer of the current node's output and
-/// adds an initializer of shape [n] of `elementTy`, with that initializer;
-/// {null, null} when there is none.
-static std::pair<const onnx::NodeProto *, const Initializer *>
+std::pair<const onnx::NodeProto *, const Initializer *>
 findFoldableBiasAdd(ImportContext &ctx, int64_t n, Type elementTy) {
   const std::string &output = ctx.node().output(0);
   ArrayRef<const onnx::NodeProto *> users = ctx.consumers(output);
@@ -158,6 +153,8 @@ findFoldableBiasAdd(ImportContext &ctx, int64_t n, Type elementTy) {
 }
 
 static LogicalResult convertMatMul(ImportContext &ctx) {
+  if (const QuantizedWeight *weight = ctx.quantizedWeightInput(1))
+    return convertQuantizedMatMul(ctx, *weight);
   FailureOr<RankedTensorType> aType = ctx.inputType(0);
   FailureOr<RankedTensorType> bType = ctx.inputType(1);
   if (failed(aType) || failed(bType))

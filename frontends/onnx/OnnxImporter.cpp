@@ -48,6 +48,7 @@ static const ConverterTable &getConverterTable() {
     onnx_import::registerReductionOps(t);
     onnx_import::registerLinearOps(t);
     onnx_import::registerNormalizationOps(t);
+    onnx_import::registerQuantizedOps(t);
     return t;
   }();
   return table;
@@ -61,7 +62,10 @@ graphInputType(ImportContext &ctx, const onnx::ValueInfoProto &info,
     return emitError(loc) << "graph input '" << info.name()
                           << "' is not a tensor";
   const onnx::TypeProto_Tensor &tensor = info.type().tensor_type();
-  Type elementTy = ctx.elementType(tensor.elem_type());
+  // UINT8 inputs are i8 bytes the quantization operators read as unsigned.
+  Type elementTy = tensor.elem_type() == onnx::TensorProto::UINT8
+                       ? IntegerType::get(ctx.getContext(), 8)
+                       : ctx.elementType(tensor.elem_type());
   if (!elementTy)
     return emitError(loc) << "graph input '" << info.name()
                           << "' has unsupported element type "
@@ -181,6 +185,10 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
        llvm::zip(entry->getArguments(), argLocs, args)) {
     arg.setLoc(loc);
     ctx.defineValue(info->name(), arg);
+    if (info->type().tensor_type().elem_type() == onnx::TensorProto::UINT8) {
+      ctx.markUnsigned(info->name());
+      func.setArgAttr(arg.getArgNumber(), "nibble.unsigned", b.getUnitAttr());
+    }
   }
   b.setInsertionPointToEnd(entry);
 
@@ -198,21 +206,32 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
     if (ctx.isAbsorbed(&node))
       continue;
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    int64_t domainOpset = opset;
+    if (!defaultDomain) {
+      domainOpset = -1;
+      for (const onnx::OperatorSetIdProto &id : model.opset_import())
+        if (id.domain() == node.domain())
+          domainOpset = id.version();
+    }
+    // Other domains' converters are registered as "<domain>.<op>".
     const OpConverter *converter =
-        defaultDomain ? table.lookup(node.op_type(), opset) : nullptr;
+        defaultDomain
+            ? table.lookup(node.op_type(), opset)
+            : table.lookup(node.domain() + "." + node.op_type(), domainOpset);
     if (!converter) {
-      int64_t domainOpset = opset;
-      if (!defaultDomain) {
-        domainOpset = -1;
-        for (const onnx::OperatorSetIdProto &id : model.opset_import())
-          if (id.domain() == node.domain())
-            domainOpset = id.version();
-      }
       return emitError(loc) << "unsupported ONNX operator '" << node.op_type()
                             << "' (node '" << node.name() << "', domain '"
                             << (defaultDomain ? "ai.onnx" : node.domain())
                             << "', opset " << domainOpset << ")";
     }
+    if (!converter->readsUnsigned)
+      for (const std::string &input : node.input())
+        if (ctx.isUnsigned(input))
+          return emitError(loc)
+                 << node.op_type() << " node '" << node.name() << "': input '"
+                 << input
+                 << "' is uint8, which nibble imports only as an input of "
+                    "quantization operators";
     if (failed(converter->convert(ctx)))
       return failure();
     for (int i = 0; i < node.output_size(); ++i)
@@ -234,6 +253,10 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
   func::ReturnOp::create(b, fileLoc, results);
   func.setFunctionType(
       b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  // uint8 outputs (held as i8) are marked for the model interface.
+  for (auto [i, info] : llvm::enumerate(graph.output()))
+    if (ctx.isUnsigned(info.name()))
+      func.setResultAttr(i, "nibble.unsigned", b.getUnitAttr());
 
   llvm::SmallString<256> archivePath(options.weightsPath);
   llvm::sys::fs::make_absolute(archivePath);

@@ -86,6 +86,8 @@ static LogicalResult convertConstant(ImportContext &ctx) {
         a->t(), "the value of Constant '" + ctx.node().name() + "'");
     if (failed(attr))
       return failure();
+    if (a->t().data_type() == onnx::TensorProto::UINT8 && ctx.hasOutput(0))
+      ctx.markUnsigned(ctx.node().output(0));
     return ctx.setConstantOutput(0, *attr);
   }
   if (const onnx::AttributeProto *a = ctx.attr("value_float"))

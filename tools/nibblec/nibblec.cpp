@@ -269,7 +269,11 @@ int main(int argc, char **argv) {
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
     func.removeArgAttr(i, nibble::kParamArgAttrName);
     func.removeArgAttr(i, nibble::kInputNameAttrName);
+    func.removeArgAttr(i, nibble::kUnsignedAttrName);
   }
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+    func.removeResultAttr(i,
+                          StringAttr::get(&context, nibble::kUnsignedAttrName));
   bool linking =
       emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
   if (linking && !model->params.empty()) {

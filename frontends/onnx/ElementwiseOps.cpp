@@ -182,12 +182,32 @@ static LogicalResult requireFloat(ImportContext &ctx) {
   return success();
 }
 
+/// Whether an input of the current node is uint8 (held as i8 and marked
+/// unsigned by the importer). ONNX requires the operands of the binary
+/// arithmetic operators to share one type, so then all of them are.
+static bool hasUnsignedInput(ImportContext &ctx) {
+  for (const std::string &name : ctx.node().input())
+    if (!name.empty() && ctx.isUnsigned(name))
+      return true;
+  return false;
+}
+
+/// Marks output 0 unsigned (uint8) when `isUnsigned` and `result` succeeded.
+static LogicalResult markUnsignedOutput(ImportContext &ctx, bool isUnsigned,
+                                        LogicalResult result) {
+  if (succeeded(result) && isUnsigned && ctx.hasOutput(0))
+    ctx.markUnsigned(ctx.node().output(0));
+  return result;
+}
+
 //===----------------------------------------------------------------------===//
 // Binary arithmetic
 //===----------------------------------------------------------------------===//
 
 static LogicalResult convertAdd(ImportContext &ctx) {
-  return convertNary(
+  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
       [](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloatValue(a[0]))
@@ -197,10 +217,13 @@ static LogicalResult convertAdd(ImportContext &ctx) {
       [](ArrayRef<Num> a) -> std::optional<Num> {
         return Num{a[0].f + a[1].f, a[0].i + a[1].i};
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
 }
 
 static LogicalResult convertSub(ImportContext &ctx) {
-  return convertNary(
+  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
       [](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloatValue(a[0]))
@@ -210,10 +233,13 @@ static LogicalResult convertSub(ImportContext &ctx) {
       [](ArrayRef<Num> a) -> std::optional<Num> {
         return Num{a[0].f - a[1].f, a[0].i - a[1].i};
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
 }
 
 static LogicalResult convertMul(ImportContext &ctx) {
-  return convertNary(
+  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
       [](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloatValue(a[0]))
@@ -223,24 +249,61 @@ static LogicalResult convertMul(ImportContext &ctx) {
       [](ArrayRef<Num> a) -> std::optional<Num> {
         return Num{a[0].f * a[1].f, a[0].i * a[1].i};
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
 }
 
 static LogicalResult convertDiv(ImportContext &ctx) {
-  return convertNary(
+  // uint8 divides unsigned; its folding (which reads i8 as signed) is left
+  // to the generated code.
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
-      [](OpBuilder &b, Location loc, ValueRange a) -> Value {
+      [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloatValue(a[0]))
           return arith::DivFOp::create(b, loc, a[0], a[1]);
+        if (isUnsigned)
+          return arith::DivUIOp::create(b, loc, a[0], a[1]);
         return arith::DivSIOp::create(b, loc, a[0], a[1]);
       },
-      [](ArrayRef<Num> a) -> std::optional<Num> {
-        if (a[1].i == 0 && a[1].f == 0)
+      [&](ArrayRef<Num> a) -> std::optional<Num> {
+        if (isUnsigned || (a[1].i == 0 && a[1].f == 0))
           return std::nullopt;
         return Num{a[0].f / a[1].f, a[1].i ? a[0].i / a[1].i : 0};
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
+}
+
+/// Pow of an integer base: the result has the base's type (ONNX). Computed
+/// as pow in f64 (libm pow, error under 1 ulp). An integer exponent rounds
+/// the result to the nearest integer: exact while |result| < 2^52, where an
+/// ulp is at most 0.5 (the operands convert exactly below 2^53). A float
+/// exponent truncates it toward zero, as onnxruntime's cast of std::pow.
+static LogicalResult convertIntegerPow(ImportContext &ctx) {
+  return convertNary(ctx, {0, 1}, nullptr, false,
+                     [](OpBuilder &b, Location loc, ValueRange a) -> Value {
+                       Type f64 = b.getF64Type();
+                       Value base = arith::SIToFPOp::create(b, loc, f64, a[0]);
+                       Value e = a[1];
+                       bool intExponent = !isFloatValue(e);
+                       if (intExponent)
+                         e = arith::SIToFPOp::create(b, loc, f64, e);
+                       else if (e.getType() != f64)
+                         e = arith::ExtFOp::create(b, loc, f64, e);
+                       Value power = math::PowFOp::create(b, loc, base, e);
+                       if (intExponent)
+                         power = math::RoundEvenOp::create(b, loc, power);
+                       return arith::FPToSIOp::create(b, loc, a[0].getType(),
+                                                      power);
+                     });
 }
 
 static LogicalResult convertPow(ImportContext &ctx) {
+  FailureOr<RankedTensorType> baseType = ctx.inputType(0);
+  if (failed(baseType))
+    return failure();
+  if (baseType->getElementType().isSignlessInteger() &&
+      baseType->getElementType().getIntOrFloatBitWidth() > 1)
+    return convertIntegerPow(ctx);
   if (failed(requireFloat(ctx)))
     return failure();
   // x^2 and x^0.5 as a multiplication and a square root (exact, as numpy).
@@ -451,11 +514,15 @@ static LogicalResult convertMod(ImportContext &ctx) {
   bool isFloat = isa<FloatType>(type->getElementType());
   if (isFloat && !fmod)
     return ctx.emitError() << "fmod must be 1 for float inputs";
-  return convertNary(
+  // uint8: the unsigned remainder (both fmod conventions agree on it).
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
       [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloat)
           return arith::RemFOp::create(b, loc, a[0], a[1]);
+        if (isUnsigned)
+          return arith::RemUIOp::create(b, loc, a[0], a[1]);
         Value rem = arith::RemSIOp::create(b, loc, a[0], a[1]);
         if (fmod)
           return rem;
@@ -479,13 +546,14 @@ static LogicalResult convertMod(ImportContext &ctx) {
             return std::nullopt;
           return Num{std::fmod(a[0].f, a[1].f), 0};
         }
-        if (a[1].i == 0)
+        if (isUnsigned || a[1].i == 0)
           return std::nullopt;
         int64_t rem = a[0].i % a[1].i;
         if (!fmod && rem != 0 && ((rem < 0) != (a[1].i < 0)))
           rem += a[1].i;
         return Num{(double)rem, rem};
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
 }
 
 static LogicalResult convertSigmoid(ImportContext &ctx) {
@@ -652,22 +720,30 @@ template <bool IsMax> static LogicalResult convertExtremum(ImportContext &ctx) {
       operands.push_back(i);
   if (operands.empty())
     return ctx.emitError() << "needs at least one input";
-  return convertNary(
+  // uint8 compares unsigned; its folding (which reads i8 as signed) is left
+  // to the generated code.
+  bool isUnsigned = hasUnsignedInput(ctx);
+  LogicalResult converted = convertNary(
       ctx, operands, nullptr, true,
-      [](OpBuilder &b, Location loc, ValueRange a) -> Value {
+      [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
         Value result = a[0];
         for (Value v : a.drop_front()) {
           if (isFloatValue(v))
             result = IsMax
                          ? Value(arith::MaximumFOp::create(b, loc, result, v))
                          : Value(arith::MinimumFOp::create(b, loc, result, v));
+          else if (isUnsigned)
+            result = IsMax ? Value(arith::MaxUIOp::create(b, loc, result, v))
+                           : Value(arith::MinUIOp::create(b, loc, result, v));
           else
             result = IsMax ? Value(arith::MaxSIOp::create(b, loc, result, v))
                            : Value(arith::MinSIOp::create(b, loc, result, v));
         }
         return result;
       },
-      [](ArrayRef<Num> a) -> std::optional<Num> {
+      [&](ArrayRef<Num> a) -> std::optional<Num> {
+        if (isUnsigned)
+          return std::nullopt;
         Num result = a[0];
         for (const Num &n : a.drop_front()) {
           result.f = IsMax ? std::max(result.f, n.f) : std::min(result.f, n.f);
@@ -675,6 +751,7 @@ template <bool IsMax> static LogicalResult convertExtremum(ImportContext &ctx) {
         }
         return result;
       });
+  return markUnsignedOutput(ctx, isUnsigned, converted);
 }
 
 static LogicalResult convertClip(ImportContext &ctx) {
@@ -785,10 +862,10 @@ static LogicalResult convertCast(ImportContext &ctx) {
 
 void registerElementwiseOps(ConverterTable &table) {
   constexpr int64_t kLatest = 21;
-  table.add("Add", 13, kLatest, convertAdd);
-  table.add("Sub", 13, kLatest, convertSub);
-  table.add("Mul", 13, kLatest, convertMul);
-  table.add("Div", 13, kLatest, convertDiv);
+  table.add("Add", 13, kLatest, convertAdd, /*readsUnsigned=*/true);
+  table.add("Sub", 13, kLatest, convertSub, /*readsUnsigned=*/true);
+  table.add("Mul", 13, kLatest, convertMul, /*readsUnsigned=*/true);
+  table.add("Div", 13, kLatest, convertDiv, /*readsUnsigned=*/true);
   table.add("Pow", 13, kLatest, convertPow);
   table.add("Sqrt", 13, kLatest, convertSqrt);
   table.add("Reciprocal", 13, kLatest, convertReciprocal);
@@ -822,8 +899,10 @@ void registerElementwiseOps(ConverterTable &table) {
   table.add("And", 13, kLatest, convertLogical<true>);
   table.add("Or", 13, kLatest, convertLogical<false>);
   table.add("Where", 13, kLatest, convertWhere);
-  table.add("Max", 13, kLatest, convertExtremum<true>);
-  table.add("Min", 13, kLatest, convertExtremum<false>);
+  table.add("Max", 13, kLatest, convertExtremum<true>,
+            /*readsUnsigned=*/true);
+  table.add("Min", 13, kLatest, convertExtremum<false>,
+            /*readsUnsigned=*/true);
   table.add("Clip", 13, kLatest, convertClip);
   table.add("Floor", 13, kLatest, convertFloatUnary<math::FloorOp>);
   table.add("Ceil", 13, kLatest, convertFloatUnary<math::CeilOp>);
@@ -832,7 +911,7 @@ void registerElementwiseOps(ConverterTable &table) {
   table.add("Softplus", 13, kLatest, convertSoftplus);
   table.add("Sum", 13, kLatest, convertSum<false>);
   table.add("Mean", 13, kLatest, convertSum<true>);
-  table.add("Mod", 13, kLatest, convertMod);
+  table.add("Mod", 13, kLatest, convertMod, /*readsUnsigned=*/true);
   table.add("Cast", 13, kLatest, convertCast);
 }
 

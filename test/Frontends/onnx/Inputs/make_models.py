@@ -220,6 +220,49 @@ def case_int_arith():
     return Case(m, [a, b], refs)
 
 
+def case_uint8_arith():
+    # uint8 (held as i8): Add/Sub/Mul wrap modulo 256, Div/Mod/Max/Min
+    # read the bytes as unsigned (values >= 128 tell it from int8).
+    a = RNG.integers(0, 256, size=(2, 6)).astype(np.uint8)
+    b = RNG.integers(1, 256, size=(6,)).astype(np.uint8)
+    a[0, :3] = [200, 255, 129]
+    b[:3] = [100, 3, 7]
+    ops = ["Add", "Sub", "Mul", "Div", "Mod", "Max", "Min"]
+    nodes = [helper.make_node(op, ["a", "b"], [op.lower()], name=op.lower())
+             for op in ops]
+    U8 = TensorProto.UINT8
+    m = model(nodes, [value("a", U8, [2, 6]), value("b", U8, [6])],
+              [value(op.lower(), U8, [2, 6]) for op in ops])
+    refs = [a + b, a - b, a * b, a // b, a % b, np.maximum(a, b),
+            np.minimum(a, b)]
+    return Case(m, [a, b], refs)
+
+
+def case_int_pow():
+    # Integer base: the result has the base's type; an integer exponent
+    # gives the exact power, a float one the power truncated toward zero.
+    x = np.array([[-3, 2, 7, 10], [0, 1, -2, 5]], dtype=np.int64)
+    e = np.array([3, 10, 9, 15], dtype=np.int64)
+    x32 = x.astype(np.int32)
+    e32 = np.array([3, 10, 2, 9], dtype=np.int32)
+    f = np.array([2.0, 0.5, 3.0, 2.5], dtype=np.float32)
+    nodes = [
+        helper.make_node("Pow", ["x", "e"], ["p"], name="pow_int64"),
+        helper.make_node("Pow", ["x32", "e32"], ["p32"], name="pow_int32"),
+        helper.make_node("Pow", ["x32", "f"], ["pf"], name="pow_float"),
+    ]
+    INT32 = TensorProto.INT32
+    m = model(nodes, [value("x", INT64, [2, 4]), value("e", INT64, [4]),
+                      value("x32", INT32, [2, 4]), value("e32", INT32, [4]),
+                      value("f", FLOAT, [4])],
+              [value("p", INT64, [2, 4]), value("p32", INT32, [2, 4]),
+               value("pf", INT32, [2, 4])])
+    refs = [x ** e, x32 ** e32,
+            np.trunc(np.power(x32.astype(np.float64),
+                              f.astype(np.float64))).astype(np.int32)]
+    return Case(m, [x, e, x32, e32, f], refs)
+
+
 #===----------------------------------------------------------------------===#
 # Shapes
 #===----------------------------------------------------------------------===#

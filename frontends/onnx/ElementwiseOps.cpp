@@ -204,52 +204,38 @@ static LogicalResult markUnsignedOutput(ImportContext &ctx, bool isUnsigned,
 // Binary arithmetic
 //===----------------------------------------------------------------------===//
 
-static LogicalResult convertAdd(ImportContext &ctx) {
-  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
+/// A binary op that is FloatOp on floats and IntOp on integers (uint8 wraps
+/// modulo 256: the same bits as i8 arithmetic), folded with `Fold` on known
+/// constants.
+template <typename FloatOp, typename IntOp, typename Fold>
+static LogicalResult convertWrappingBinary(ImportContext &ctx, Fold fold) {
   bool isUnsigned = hasUnsignedInput(ctx);
   LogicalResult converted = convertNary(
       ctx, {0, 1}, nullptr, true,
       [](OpBuilder &b, Location loc, ValueRange a) -> Value {
         if (isFloatValue(a[0]))
-          return arith::AddFOp::create(b, loc, a[0], a[1]);
-        return arith::AddIOp::create(b, loc, a[0], a[1]);
+          return FloatOp::create(b, loc, a[0], a[1]);
+        return IntOp::create(b, loc, a[0], a[1]);
       },
-      [](ArrayRef<Num> a) -> std::optional<Num> {
-        return Num{a[0].f + a[1].f, a[0].i + a[1].i};
+      [fold](ArrayRef<Num> a) -> std::optional<Num> {
+        return Num{fold(a[0].f, a[1].f), fold(a[0].i, a[1].i)};
       });
   return markUnsignedOutput(ctx, isUnsigned, converted);
+}
+
+static LogicalResult convertAdd(ImportContext &ctx) {
+  return convertWrappingBinary<arith::AddFOp, arith::AddIOp>(
+      ctx, [](auto x, auto y) { return x + y; });
 }
 
 static LogicalResult convertSub(ImportContext &ctx) {
-  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
-  bool isUnsigned = hasUnsignedInput(ctx);
-  LogicalResult converted = convertNary(
-      ctx, {0, 1}, nullptr, true,
-      [](OpBuilder &b, Location loc, ValueRange a) -> Value {
-        if (isFloatValue(a[0]))
-          return arith::SubFOp::create(b, loc, a[0], a[1]);
-        return arith::SubIOp::create(b, loc, a[0], a[1]);
-      },
-      [](ArrayRef<Num> a) -> std::optional<Num> {
-        return Num{a[0].f - a[1].f, a[0].i - a[1].i};
-      });
-  return markUnsignedOutput(ctx, isUnsigned, converted);
+  return convertWrappingBinary<arith::SubFOp, arith::SubIOp>(
+      ctx, [](auto x, auto y) { return x - y; });
 }
 
 static LogicalResult convertMul(ImportContext &ctx) {
-  // uint8 wraps modulo 256: the same bits as i8 arithmetic.
-  bool isUnsigned = hasUnsignedInput(ctx);
-  LogicalResult converted = convertNary(
-      ctx, {0, 1}, nullptr, true,
-      [](OpBuilder &b, Location loc, ValueRange a) -> Value {
-        if (isFloatValue(a[0]))
-          return arith::MulFOp::create(b, loc, a[0], a[1]);
-        return arith::MulIOp::create(b, loc, a[0], a[1]);
-      },
-      [](ArrayRef<Num> a) -> std::optional<Num> {
-        return Num{a[0].f * a[1].f, a[0].i * a[1].i};
-      });
-  return markUnsignedOutput(ctx, isUnsigned, converted);
+  return convertWrappingBinary<arith::MulFOp, arith::MulIOp>(
+      ctx, [](auto x, auto y) { return x * y; });
 }
 
 static LogicalResult convertDiv(ImportContext &ctx) {

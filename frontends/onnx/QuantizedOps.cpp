@@ -401,6 +401,30 @@ static FailureOr<Value> broadcastableParam(ImportContext &ctx, Value param,
   return buildReshape(ctx.getBuilder(), ctx.loc(), param, target);
 }
 
+/// The operands of an elementwise (De)QuantizeLinear: x, its scale and (if
+/// given) zero point, the last two reshaped to broadcast along `axis`.
+static FailureOr<SmallVector<Value>> quantOperands(ImportContext &ctx,
+                                                   int64_t axis, int64_t rank,
+                                                   ArrayRef<int64_t> shape) {
+  FailureOr<Value> x = ctx.input(0), s = ctx.input(1);
+  if (failed(x) || failed(s))
+    return failure();
+  FailureOr<Value> scale = broadcastableParam(ctx, *s, axis, rank, shape);
+  if (failed(scale))
+    return failure();
+  SmallVector<Value> operands = {*x, *scale};
+  if (ctx.hasInput(2)) {
+    FailureOr<Value> z = ctx.input(2);
+    if (failed(z))
+      return failure();
+    FailureOr<Value> zero = broadcastableParam(ctx, *z, axis, rank, shape);
+    if (failed(zero))
+      return failure();
+    operands.push_back(*zero);
+  }
+  return operands;
+}
+
 /// The normalized `axis` of a per-axis (De)QuantizeLinear; 0 when the scale
 /// is per tensor (the attribute is then ignored, as ONNX says).
 static FailureOr<int64_t> quantAxis(ImportContext &ctx, RankedTensorType scale,
@@ -432,26 +456,13 @@ static LogicalResult convertDequantizeElementwise(ImportContext &ctx) {
   FailureOr<int64_t> axis = quantAxis(ctx, *sType, rank);
   if (failed(axis))
     return failure();
-  FailureOr<Value> x = ctx.input(0), s = ctx.input(1);
-  if (failed(x) || failed(s))
+  FailureOr<SmallVector<Value>> operands =
+      quantOperands(ctx, *axis, rank, xType->getShape());
+  if (failed(operands))
     return failure();
+  SmallVector<Value> &inputs = *operands;
   OpBuilder &b = ctx.getBuilder();
   Location loc = ctx.loc();
-  FailureOr<Value> scale =
-      broadcastableParam(ctx, *s, *axis, rank, xType->getShape());
-  if (failed(scale))
-    return failure();
-  SmallVector<Value> inputs = {*x, *scale};
-  if (ctx.hasInput(2)) {
-    FailureOr<Value> z = ctx.input(2);
-    if (failed(z))
-      return failure();
-    FailureOr<Value> zero =
-        broadcastableParam(ctx, *z, *axis, rank, xType->getShape());
-    if (failed(zero))
-      return failure();
-    inputs.push_back(*zero);
-  }
   Type floatTy = sType->getElementType();
   Value result = buildElementwise(
       b, loc, inputs, xType->getShape(), floatTy,
@@ -558,24 +569,11 @@ static LogicalResult convertQuantizeLinear(ImportContext &ctx) {
   FailureOr<int64_t> axis = quantAxis(ctx, *sType, rank);
   if (failed(axis))
     return failure();
-  FailureOr<Value> x = ctx.input(0), s = ctx.input(1);
-  if (failed(x) || failed(s))
+  FailureOr<SmallVector<Value>> operands =
+      quantOperands(ctx, *axis, rank, xType->getShape());
+  if (failed(operands))
     return failure();
-  FailureOr<Value> scale =
-      broadcastableParam(ctx, *s, *axis, rank, xType->getShape());
-  if (failed(scale))
-    return failure();
-  SmallVector<Value> inputs = {*x, *scale};
-  if (ctx.hasInput(2)) {
-    FailureOr<Value> z = ctx.input(2);
-    if (failed(z))
-      return failure();
-    FailureOr<Value> zero =
-        broadcastableParam(ctx, *z, *axis, rank, xType->getShape());
-    if (failed(zero))
-      return failure();
-    inputs.push_back(*zero);
-  }
+  SmallVector<Value> &inputs = *operands;
   OpBuilder &b = ctx.getBuilder();
   Value result = buildElementwise(
       b, ctx.loc(), inputs, xType->getShape(), b.getI8Type(),

@@ -341,6 +341,10 @@ int main(int argc, char **argv) {
   llvm::Error linked = nibble::linkModel(job);
   llvm::sys::fs::remove(objectPath);
   llvm::sys::fs::remove(abiSource);
+  // The archives of the import and of quantization were intermediate: the
+  // binary reads the sidecar (or embeds its weights).
+  llvm::sys::fs::remove(stem + ".onnx.safetensors");
+  llvm::sys::fs::remove(stem + ".rtn.safetensors");
   if (linked)
     return fail(llvm::toString(std::move(linked)));
   return 0;

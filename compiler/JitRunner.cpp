@@ -3,6 +3,7 @@
 #include "compiler/JitRunner.h"
 #include "compiler/ModelAbi.h"
 #include "passes/WeightStore.h"
+#include "runtime/nibble_runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -142,6 +143,17 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return engine.takeError();
+
+  // Parallel loops run on the runtime's thread pool, as in compiled models.
+  if (options.numThreads > 0 && nibble_set_num_threads(static_cast<int32_t>(
+                                    options.numThreads)) != NIBBLE_OK)
+    return makeError(nibble_last_error());
+  llvm::Expected<void *> setRunner =
+      (*engine)->lookup("__nibble_set_parallel_runner");
+  if (!setRunner)
+    return setRunner.takeError();
+  reinterpret_cast<void (*)(nibble_parallel_runner)> (*setRunner)(
+      nibble_parallel_for);
 
   std::vector<std::vector<int64_t>> descriptors;
   for (NpyArray &argument : arguments)

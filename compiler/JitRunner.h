@@ -25,6 +25,9 @@ struct JitOptions {
   std::string weights;
   /// LLVM optimization level (0..3).
   unsigned optLevel = 3;
+  /// Threads that run the parallel loops (0 = the runtime's default:
+  /// $NIBBLE_NUM_THREADS, else the number of CPUs).
+  unsigned numThreads = 0;
 };
 
 /// Lowers `module` in place and runs its function `entry` on `inputs`, one

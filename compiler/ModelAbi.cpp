@@ -152,7 +152,11 @@ std::string generateAbiSource(const ModelInterface &model) {
     os << (i ? ", " : "") << "void *";
   if (numArgs == 0)
     os << "void";
-  os << ");\n\n";
+  os << ");\n"
+     << "/* Defined by nibble-parallel-calls-to-runtime in the model's code. "
+        "*/\n"
+     << "__attribute__((visibility(\"hidden\"))) extern void\n"
+     << "__nibble_set_parallel_runner(nibble_parallel_runner runner);\n\n";
   emitTensorList(os, "inputs", model.inputs);
   emitTensorList(os, "params", model.params);
   emitTensorList(os, "outputs", model.outputs);
@@ -169,7 +173,8 @@ std::string generateAbiSource(const ModelInterface &model) {
      << (model.weightsFile.empty() ? std::string("0")
                                    : cString(model.weightsFile))
      << ",\n"
-     << "  invoke,\n};\n\n"
+     << "  invoke,\n"
+     << "  __nibble_set_parallel_runner,\n};\n\n"
      << "const nibble_model_abi *nibble_model_get_abi(void) { return &abi; "
         "}\n";
   return source;

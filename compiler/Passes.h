@@ -19,6 +19,11 @@ namespace nibble {
 /// into the argument.
 inline constexpr llvm::StringLiteral kParamArgAttrName = "nibble.param";
 
+/// Unit attribute marking the functions that nibble-outline-parallel-loops
+/// creates: `(begin, end, captured...)` bodies of parallel loops.
+inline constexpr llvm::StringLiteral kParallelBodyAttrName =
+    "nibble.parallel_body";
+
 #define GEN_PASS_DECL
 #include "compiler/Passes.h.inc"
 
@@ -35,6 +40,11 @@ struct LowerToLLVMOptions
   Option<std::string> weights{
       *this, "weights",
       llvm::cl::desc("Weight archive to use instead of nibble.weights")};
+  Option<int64_t> parallelMinWork{
+      *this, "parallel-min-work",
+      llvm::cl::desc("Smallest estimated loop-nest work run on several "
+                     "threads (nibble-outline-parallel-loops min-work)"),
+      llvm::cl::init(65536)};
 };
 
 /// nibble (tensors) -> LLVM dialect, through the reference lowering,

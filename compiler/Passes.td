@@ -53,4 +53,50 @@ def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",
   ];
 }
 
+def NibbleOutlineParallelLoops : Pass<"nibble-outline-parallel-loops",
+                                      "mlir::ModuleOp"> {
+  let summary = "Move large scf.parallel loops into parallel-body functions";
+  let description = [{
+    For every outermost `scf.parallel` (without reductions) whose estimated
+    work reaches `min-work`, creates a private function
+    `@<func>_parallel(%begin: index, %end: index, captured values...)` marked
+    `nibble.parallel_body` that runs iterations [begin, end) of the loop's
+    first dimension (the remaining dimensions stay an `scf.parallel`), and
+    replaces the loop by a call over the whole iteration range. Constants are
+    cloned into the body rather than passed.
+
+    The work of a loop nest is estimated from its static trip counts: the
+    iterations of each loop times the work of its body, where a body with no
+    loops counts one unit; dynamic bounds count as very large.
+    `nibble-parallel-calls-to-runtime` later turns the calls into
+    multi-threaded parallel-fors.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "65536",
+           "Smallest estimated work (innermost iterations) worth running "
+           "on several threads">,
+  ];
+}
+
+def NibbleParallelCallsToRuntime : Pass<"nibble-parallel-calls-to-runtime",
+                                        "mlir::ModuleOp"> {
+  let summary = "Turn calls of parallel bodies into runtime parallel-fors";
+  let description = [{
+    Runs on the LLVM dialect. Defines the model's hooks for the runtime's
+    thread pool (see runtime/nibble_model_abi.h):
+    `__nibble_set_parallel_runner(ptr)` (hidden visibility) and the
+    internal dispatcher `__nibble_parallel_for(begin, end, task, ctx)`,
+    which calls the installed runner, or runs the whole range on the calling
+    thread when none is installed. Every call of a function marked
+    `nibble.parallel_body` (`(i64 begin, i64 end, args...) -> void`) becomes
+    a dispatcher call: the arguments are stored into a struct in the caller's
+    frame, and a generated `<body>_task(ctx, begin, end)` loads them back and
+    calls the body on the sub-range a thread is given.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NIBBLE_COMPILER_PASSES_TD

@@ -16,9 +16,10 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
   materialize.weights = options.weights;
   pm.addPass(createNibbleMaterializeParams(materialize));
   pm.addPass(createNibbleLowerToLinalg());
-  // The upstream path from tensors to the LLVM dialect. Written as text: it
-  // is the same pipeline a user would type into nibble-opt.
-  static constexpr llvm::StringLiteral upstream =
+  // The path from tensors to the LLVM dialect, upstream passes plus the two
+  // that make large parallel loops multi-threaded. Written as text: it is the
+  // same pipeline a user would type into nibble-opt.
+  std::string upstream =
       "canonicalize,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
@@ -26,13 +27,16 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
       "convert-bufferization-to-memref,"
-      "func.func(convert-linalg-to-loops),"
+      "func.func(convert-linalg-to-parallel-loops),"
+      // C interfaces for the model's functions, requested before libm
+      // declarations and parallel bodies exist (those stay plain calls).
+      "func.func(llvm-request-c-wrappers),"
+      "nibble-outline-parallel-loops{min-work=" +
+      std::to_string(options.parallelMinWork) +
+      "},"
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
-      // C interfaces for the model's functions, requested before libm
-      // declarations exist (those must stay plain C calls).
-      "func.func(llvm-request-c-wrappers),"
       // LLVM intrinsics where LLVM has them; calls into libm (erff, tanhf,
       // ...) for the rest.
       "convert-math-to-llvm,"
@@ -42,7 +46,8 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "convert-index-to-llvm,"
       "finalize-memref-to-llvm,"
       "convert-func-to-llvm,"
-      "reconcile-unrealized-casts";
+      "reconcile-unrealized-casts,"
+      "nibble-parallel-calls-to-runtime";
   if (failed(parsePassPipeline(upstream, pm, llvm::errs())))
     llvm::report_fatal_error("nibble: the built-in lowering pipeline does not "
                              "parse; were the upstream passes registered?");

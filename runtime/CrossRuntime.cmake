@@ -28,10 +28,11 @@ function(nibble_add_cross_archive target prefix subdir name)
       COMMAND ${CMAKE_COMMAND} -E make_directory
               ${CMAKE_CURRENT_BINARY_DIR}/${subdir}/${name}
       COMMAND ${CROSS_CXX} -O2 -fPIC -std=c++17 -fno-exceptions
-              -I${PROJECT_SOURCE_DIR} -c
+              -I${PROJECT_SOURCE_DIR} -MD -MF ${object}.d -c
               ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${object}
       DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${source}
-      IMPLICIT_DEPENDS CXX ${CMAKE_CURRENT_SOURCE_DIR}/${source}
+      # The compiler's dependency file: rebuilt when a header changes.
+      DEPFILE ${object}.d
       COMMENT "Compiling ${source} for ${prefix}")
     list(APPEND objects ${object})
   endforeach()

@@ -9,6 +9,7 @@
 
 #include "runtime/SafeTensors.h"
 #include "runtime/Status.h"
+#include "runtime/ThreadPool.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -112,8 +113,9 @@ nibble_status checkAbi(const nibble_model_abi *abi) {
       (abi->num_outputs > 0 && !abi->outputs) ||
       (abi->num_params > 0 && !abi->params))
     return fail(NIBBLE_ERROR_ABI, "model ABI: invalid tensor lists");
-  if (!abi->invoke)
-    return fail(NIBBLE_ERROR_ABI, "model ABI: no invoke function");
+  if (!abi->invoke || !abi->set_parallel_runner)
+    return fail(NIBBLE_ERROR_ABI,
+                "model ABI: no invoke or set_parallel_runner function");
   if (abi->num_params > 0 && !abi->weights_file)
     return fail(NIBBLE_ERROR_ABI, "model ABI: %d params but no weights_file",
                 abi->num_params);
@@ -231,6 +233,7 @@ nibble_status finishOpen(std::unique_ptr<nibble_model> model,
                          const std::string &weightsDir, nibble_model **out) {
   if (nibble_status status = model->load(weightsDir))
     return status;
+  model->abi->set_parallel_runner(nibble_parallel_for);
   *out = model.release();
   return NIBBLE_OK;
 }

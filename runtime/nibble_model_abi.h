@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; bumped on any incompatible change. */
-#define NIBBLE_MODEL_ABI_VERSION 1
+#define NIBBLE_MODEL_ABI_VERSION 2
 
 /** Element types of tensors (the safetensors / numpy names in comments). */
 typedef enum nibble_dtype {
@@ -52,6 +52,22 @@ typedef struct nibble_tensor_desc {
   const int64_t *shape;
 } nibble_tensor_desc;
 
+/**
+ * One share of a parallel loop: runs iterations [begin, end) of the loop
+ * whose state is `context`.
+ */
+typedef void (*nibble_parallel_task)(void *context, int64_t begin,
+                                     int64_t end);
+
+/**
+ * Runs a parallel loop: calls `task(context, b, e)` on sub-ranges [b, e)
+ * that cover [begin, end) exactly once, possibly on several threads at once,
+ * and returns when all calls have returned.
+ */
+typedef void (*nibble_parallel_runner)(int64_t begin, int64_t end,
+                                       nibble_parallel_task task,
+                                       void *context);
+
 /** Everything the runtime needs to run a compiled model. */
 typedef struct nibble_model_abi {
   /** NIBBLE_MODEL_ABI_VERSION of the compiler that produced the model. */
@@ -72,6 +88,12 @@ typedef struct nibble_model_abi {
   const char *weights_file;
   /** Runs the model: args as described at the top of this file. */
   void (*invoke)(void **args);
+  /**
+   * Installs the runner of the model's parallel loops (the runtime's thread
+   * pool). Until then, or after installing NULL, every loop runs on the
+   * thread that called invoke().
+   */
+  void (*set_parallel_runner)(nibble_parallel_runner runner);
 } nibble_model_abi;
 
 /** The description of the model compiled into this library / executable. */

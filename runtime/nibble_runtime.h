@@ -162,6 +162,25 @@ NIBBLE_API nibble_status nibble_model_bind_output(nibble_model *model,
 /** Runs the model on the bound buffers (every one must be bound). */
 NIBBLE_API nibble_status nibble_model_run(nibble_model *model);
 
+/**
+ * Sets how many threads (the calling one included) run the parallel loops of
+ * every model; 1 runs them on the calling thread only. The default is
+ * $NIBBLE_NUM_THREADS, else the number of CPUs. Not while a model runs.
+ */
+NIBBLE_API nibble_status nibble_set_num_threads(int32_t num_threads);
+
+/** The number of threads that run parallel loops. */
+NIBBLE_API int32_t nibble_get_num_threads(void);
+
+/**
+ * The runtime's thread pool as a nibble_parallel_runner (what
+ * nibble_model_open installs into each model). While one thread runs a loop
+ * on the pool, loops from other threads, and loops nested in a task, run on
+ * their calling thread.
+ */
+NIBBLE_API void nibble_parallel_for(int64_t begin, int64_t end,
+                                    nibble_parallel_task task, void *context);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -44,6 +44,11 @@ static cl::opt<std::string>
             cl::value_desc("file.safetensors"), cl::init(""));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3));
+static cl::opt<unsigned>
+    threads("num-threads",
+            cl::desc("Threads for parallel loops (0: $NIBBLE_NUM_THREADS, "
+                     "else the number of CPUs)"),
+            cl::init(0));
 
 /// Prints `message` as an error and returns the tool's failure code.
 static int fail(const llvm::Twine &message) {
@@ -84,6 +89,7 @@ int main(int argc, char **argv) {
   nibble::JitOptions options;
   options.weights = weights;
   options.optLevel = optLevel;
+  options.numThreads = threads;
   llvm::Expected<std::vector<nibble::NpyArray>> results =
       nibble::runFunction(*module, entryPoint, arrays, options);
   if (!results)

@@ -9,7 +9,8 @@
  *            double precision (no params, no weights file)
  *
  * Both read their operands through the memref descriptors (honouring offset
- * and strides) as generated code does. nibble_model_get_abi() returns the
+ * and strides) as generated code does. The linear model computes its rows
+ * through the installed parallel runner, as generated parallel loops do. nibble_model_get_abi() returns the
  * linear model if FAKE_EXPORT_LINEAR is defined, the sum model if
  * FAKE_EXPORT_SUM is; FAKE_ABI_VERSION overrides the ABI version.
  *
@@ -47,12 +48,25 @@ static float *fakeAt2(FakeMemref view, int64_t i, int64_t j) {
          j * view.strides[1];
 }
 
-static void fakeLinearInvoke(void **args) {
-  FakeMemref x = fakeView(args[0], 2);
-  FakeMemref w = fakeView(args[1], 2);
-  FakeMemref b = fakeView(args[2], 1);
-  FakeMemref y = fakeView(args[3], 2);
-  for (int64_t m = 0; m < x.sizes[0]; ++m) {
+/* The runner set_parallel_runner installed (NULL: none). */
+static nibble_parallel_runner fakeRunner;
+
+static void fakeSetRunner(nibble_parallel_runner runner) {
+  fakeRunner = runner;
+}
+
+nibble_parallel_runner fake_installed_runner(void) { return fakeRunner; }
+
+/* The operands of the linear model, shared by its row tasks. */
+typedef struct FakeLinearState {
+  FakeMemref x, w, b, y;
+} FakeLinearState;
+
+/* Rows [begin, end) of the linear model. */
+static void fakeLinearRows(void *context, int64_t begin, int64_t end) {
+  const FakeLinearState *state = (const FakeLinearState *)context;
+  FakeMemref x = state->x, w = state->w, b = state->b, y = state->y;
+  for (int64_t m = begin; m < end; ++m) {
     for (int64_t n = 0; n < w.sizes[0]; ++n) {
       float acc = 0.0f;
       for (int64_t k = 0; k < x.sizes[1]; ++k)
@@ -61,6 +75,18 @@ static void fakeLinearInvoke(void **args) {
       *fakeAt2(y, m, n) = acc;
     }
   }
+}
+
+static void fakeLinearInvoke(void **args) {
+  FakeLinearState state;
+  state.x = fakeView(args[0], 2);
+  state.w = fakeView(args[1], 2);
+  state.b = fakeView(args[2], 1);
+  state.y = fakeView(args[3], 2);
+  if (fakeRunner)
+    fakeRunner(0, state.x.sizes[0], fakeLinearRows, &state);
+  else
+    fakeLinearRows(&state, 0, state.x.sizes[0]);
 }
 
 static void fakeSumInvoke(void **args) {
@@ -93,7 +119,8 @@ static const nibble_model_abi kLinearAbi = {FAKE_ABI_VERSION,
                                             kLinearOutputs,
                                             kLinearParams,
                                             "fake_linear.safetensors",
-                                            fakeLinearInvoke};
+                                            fakeLinearInvoke,
+                                            fakeSetRunner};
 
 static const nibble_tensor_desc kSumInputs[] = {
     {"values", NIBBLE_DTYPE_F32, 1, kShapeDynamic}};
@@ -101,8 +128,8 @@ static const nibble_tensor_desc kSumOutputs[] = {
     {"total", NIBBLE_DTYPE_F64, 0, 0}};
 
 static const nibble_model_abi kSumAbi = {
-    FAKE_ABI_VERSION, "sum",       1, 1, 0,
-    kSumInputs,       kSumOutputs, 0, 0, fakeSumInvoke};
+    FAKE_ABI_VERSION, "sum",       1, 1, 0,           kSumInputs,
+    kSumOutputs,      0,           0, fakeSumInvoke, fakeSetRunner};
 
 const nibble_model_abi *fake_linear_model_abi(void) { return &kLinearAbi; }
 const nibble_model_abi *fake_sum_model_abi(void) { return &kSumAbi; }

@@ -231,6 +231,8 @@ const nibble_tensor_desc kRecParams[] = {
 const nibble_tensor_desc kRecOutputs[] = {
     {"out", NIBBLE_DTYPE_I64, 1, kRecShapeOut}};
 
+void ignoreRunner(nibble_parallel_runner) {}
+
 void recordInvoke(void **args) {
   const int ranks[] = {3, 0, 1, 1};
   recordedArgs.clear();
@@ -250,7 +252,8 @@ nibble_model_abi recordingAbi() {
           kRecOutputs,
           kRecParams,
           "rec.safetensors",
-          recordInvoke};
+          recordInvoke,
+          ignoreRunner};
 }
 
 TEST(ModelTest, DescriptorsHaveIdentityStrides) {
@@ -325,7 +328,8 @@ TEST(ModelTest, AbiVersionMismatch) {
   nibble_model *model = nullptr;
   expectError(nibble_model_open(dir.libraryPath().c_str(), &model),
               NIBBLE_ERROR_ABI,
-              {dir.libraryPath(), "ABI version 99", "supports version 1"});
+              {dir.libraryPath(), "ABI version 99",
+               "supports version " + std::to_string(NIBBLE_MODEL_ABI_VERSION)});
   EXPECT_EQ(model, nullptr);
 }
 
@@ -337,6 +341,10 @@ TEST(ModelTest, InconsistentAbiDescriptions) {
   abi.invoke = nullptr;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
               {"no invoke"});
+  abi = *fake_sum_model_abi();
+  abi.set_parallel_runner = nullptr;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"set_parallel_runner"});
 
   // An output may not be dynamic.
   abi = *fake_sum_model_abi();
@@ -399,6 +407,18 @@ TEST(ModelTest, WeightsResolvedNextToTheLibraryOrAbsolute) {
   abi.weights_file = absolute.c_str();
   ASSERT_EQ(nibble_model_open_abi(&abi, "/nonexistent", &model), NIBBLE_OK)
       << nibble_last_error();
+  nibble_model_close(model);
+}
+
+TEST(ModelTest, OpenInstallsTheThreadPool) {
+  TempDir dir;
+  ASSERT_TRUE(writeFile(dir.file("fake_linear.safetensors"), linearArchive()));
+  nibble_model *model = nullptr;
+  ASSERT_EQ(nibble_model_open_abi(fake_linear_model_abi(), dir.path().c_str(),
+                                  &model),
+            NIBBLE_OK)
+      << nibble_last_error();
+  EXPECT_EQ(fake_installed_runner(), &nibble_parallel_for);
   nibble_model_close(model);
 }
 

@@ -29,6 +29,10 @@ using namespace nibble;
 
 namespace {
 
+/// Threads split the leading dimensions of a loop until they have at least
+/// this many iterations: enough chunks for several threads each.
+constexpr int64_t kMinSplitIterations = 64;
+
 /// Work estimates saturate here, so that dynamic bounds and deep nests never
 /// overflow.
 constexpr int64_t kUnknownWork = int64_t(1) << 40;
@@ -108,18 +112,24 @@ struct OutlineParallelLoopsPass
   }
 
   /// Replaces `loop` (in `func`) by a call of a new function, placed after
-  /// `insertAfter`, that runs the iterations [begin, end) of the loop's first
-  /// dimension. Returns the new function.
+  /// `insertAfter`, that runs the iterations [begin, end) of the loop's
+  /// leading dimensions, linearized. Returns the new function.
   func::FuncOp outline(scf::ParallelOp loop, func::FuncOp func,
                        Operation *insertAfter, SymbolTable &symbols) {
     Location loc = loop.getLoc();
     MLIRContext *context = &getContext();
+    unsigned numSplit = numSplitDims(loop);
 
     // Values the new function needs: everything the loop reads from above,
     // except constants, which are cloned (so that LLVM still sees them).
     SetVector<Value> used;
     getUsedValuesDefinedAbove(loop.getRegion(), used);
-    used.insert(loop->getOperands().begin(), loop->getOperands().end());
+    // The bounds the body needs: all but the upper bound of dimension 0,
+    // which only sets the call's range.
+    used.insert(loop.getLowerBound().begin(), loop.getLowerBound().end());
+    used.insert(loop.getStep().begin(), loop.getStep().end());
+    used.insert(std::next(loop.getUpperBound().begin()),
+                loop.getUpperBound().end());
     SmallVector<Value> captured;
     SmallVector<Operation *> constants;
     for (Value value : used) {
@@ -153,56 +163,103 @@ struct OutlineParallelLoopsPass
     for (auto [value, argument] :
          llvm::zip(captured, entry->getArguments().drop_front(2)))
       mapping.map(value, argument);
-    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
-    Value lower0 = mapping.lookup(loop.getLowerBound()[0]);
-    Value step0 = mapping.lookup(loop.getStep()[0]);
-    SmallVector<Value> oldIvs = loop.getInductionVars();
-    auto cloneBody = [&](OpBuilder &b, Value iv0, ValueRange ivs) {
-      mapping.map(oldIvs[0], iv0);
-      for (auto [old, iv] :
-           llvm::zip(ArrayRef<Value>(oldIvs).drop_front(), ivs))
-        mapping.map(old, iv);
-      for (Operation &op : loop.getBody()->without_terminator())
-        b.clone(op, mapping);
+    auto remap = [&](OperandRange values) {
+      return llvm::map_to_vector(values,
+                                 [&](Value v) { return mapping.lookup(v); });
     };
+    SmallVector<Value> lower = remap(loop.getLowerBound());
+    SmallVector<Value> step = remap(loop.getStep());
+    SmallVector<Value> upper = remap(loop.getUpperBound().drop_front());
+    upper.insert(upper.begin(), Value()); // Dimension 0 needs none.
+    // Trip counts of the split dimensions but the first, for delinearizing.
+    SmallVector<Value> trips(numSplit);
+    for (unsigned d = 1; d < numSplit; ++d)
+      trips[d] = buildTripCount(builder, loc, lower[d], upper[d], step[d]);
+
+    SmallVector<Value> oldIvs = loop.getInductionVars();
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     scf::ForOp::create(
         builder, loc, entry->getArgument(0), entry->getArgument(1), one,
-        ValueRange(), [&](OpBuilder &b, Location l, Value i, ValueRange) {
-          // The first dimension's induction variable: lower + i * step.
-          Value iv0 = arith::AddIOp::create(
-              b, l, lower0, arith::MulIOp::create(b, l, i, step0));
-          if (loop.getNumLoops() == 1) {
-            cloneBody(b, iv0, {});
+        ValueRange(), [&](OpBuilder &b, Location l, Value linear, ValueRange) {
+          // Split dimension d's index from the linear one (row-major), and
+          // its induction variable lower + index * step.
+          Value rest = linear;
+          for (unsigned d = numSplit; d-- > 0;) {
+            Value position = rest;
+            if (d > 0) {
+              position = arith::RemSIOp::create(b, l, rest, trips[d]);
+              rest = arith::DivSIOp::create(b, l, rest, trips[d]);
+            }
+            mapping.map(oldIvs[d],
+                        arith::AddIOp::create(
+                            b, l, lower[d],
+                            arith::MulIOp::create(b, l, position, step[d])));
+          }
+          auto cloneBody = [&](OpBuilder &inner) {
+            for (Operation &op : loop.getBody()->without_terminator())
+              inner.clone(op, mapping);
+          };
+          if (numSplit == loop.getNumLoops()) {
+            cloneBody(b);
           } else {
-            auto remap = [&](OperandRange values) {
-              return llvm::map_to_vector(values.drop_front(), [&](Value v) {
-                return mapping.lookup(v);
-              });
-            };
+            // The other dimensions stay a parallel loop.
             scf::ParallelOp::create(
-                b, l, remap(loop.getLowerBound()), remap(loop.getUpperBound()),
-                remap(loop.getStep()),
+                b, l, ArrayRef(lower).drop_front(numSplit),
+                ArrayRef(upper).drop_front(numSplit),
+                ArrayRef(step).drop_front(numSplit),
                 [&](OpBuilder &nb, Location, ValueRange ivs) {
-                  cloneBody(nb, iv0, ivs);
+                  for (auto [old, iv] :
+                       llvm::zip(ArrayRef(oldIvs).drop_front(numSplit), ivs))
+                    mapping.map(old, iv);
+                  cloneBody(nb);
                 });
           }
           scf::YieldOp::create(b, l);
         });
     func::ReturnOp::create(builder, loc);
 
-    // At the loop: call it on [0, number of iterations of dimension 0).
+    // At the loop: call it on [0, product of the split trip counts).
     builder.setInsertionPoint(loop);
-    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
-    Value span = arith::SubIOp::create(builder, loc, loop.getUpperBound()[0],
-                                       loop.getLowerBound()[0]);
-    Value trips = arith::MaxSIOp::create(
-        builder, loc, zero,
-        arith::CeilDivSIOp::create(builder, loc, span, loop.getStep()[0]));
-    SmallVector<Value> operands = {zero, trips};
+    Value total;
+    for (unsigned d = 0; d < numSplit; ++d) {
+      Value count =
+          buildTripCount(builder, loc, loop.getLowerBound()[d],
+                         loop.getUpperBound()[d], loop.getStep()[d]);
+      total = d == 0 ? count : arith::MulIOp::create(builder, loc, total, count);
+    }
+    SmallVector<Value> operands = {
+        arith::ConstantIndexOp::create(builder, loc, 0), total};
     operands.append(captured);
     func::CallOp::create(builder, loc, body, operands);
     loop.erase();
     return body;
+  }
+
+  /// The number of leading dimensions of `loop` that threads split: the
+  /// fewest whose iterations reach kMinSplitIterations (a dimension with
+  /// dynamic bounds counts as enough), so that a loop over one token still
+  /// spreads over the threads through its next dimension.
+  static unsigned numSplitDims(scf::ParallelOp loop) {
+    unsigned count = 0;
+    int64_t iterations = 1;
+    while (count < loop.getNumLoops() && iterations < kMinSplitIterations) {
+      iterations = saturatingMul(
+          iterations,
+          tripCount(loop.getLowerBound()[count], loop.getUpperBound()[count],
+                    loop.getStep()[count]));
+      ++count;
+    }
+    return count;
+  }
+
+  /// max(0, ceil((upper - lower) / step)) as index arithmetic.
+  static Value buildTripCount(OpBuilder &builder, Location loc, Value lower,
+                              Value upper, Value step) {
+    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value span = arith::SubIOp::create(builder, loc, upper, lower);
+    return arith::MaxSIOp::create(
+        builder, loc, zero,
+        arith::CeilDivSIOp::create(builder, loc, span, step));
   }
 };
 

@@ -60,10 +60,13 @@ def NibbleOutlineParallelLoops : Pass<"nibble-outline-parallel-loops",
     For every outermost `scf.parallel` (without reductions) whose estimated
     work reaches `min-work`, creates a private function
     `@<func>_parallel(%begin: index, %end: index, captured values...)` marked
-    `nibble.parallel_body` that runs iterations [begin, end) of the loop's
-    first dimension (the remaining dimensions stay an `scf.parallel`), and
-    replaces the loop by a call over the whole iteration range. Constants are
-    cloned into the body rather than passed.
+    `nibble.parallel_body`, and replaces the loop by a call over the whole
+    iteration range. The range is that of the loop's leading dimensions,
+    linearized (row-major): as few as reach 64 iterations, so that a loop
+    whose first dimension is a single token still spreads over threads. The
+    body delinearizes each index; the remaining dimensions stay an
+    `scf.parallel` inside it. Constants are cloned into the body rather than
+    passed.
 
     The work of a loop nest is estimated from its static trip counts: the
     iterations of each loop times the work of its body, where a body with no

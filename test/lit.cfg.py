@@ -28,8 +28,12 @@ config.substitutions.append(
     ("%e2e_inputs", os.path.join(config.test_source_root, "E2E", "Inputs")))
 
 llvm_config.add_tool_substitutions(
-    ["nibble-opt", "nibble-run", "nibblec", "nibble-translate"],
+    ["nibble-opt", "nibble-run", "nibblec", "nibble-translate",
+     "nibble-run-lib"],
     [config.nibble_tools_dir])
+# Runtime programs cross-built for AArch64 (run them under qemu-aarch64).
+config.substitutions.append(
+    ("%aarch64_bin", os.path.join(config.nibble_tools_dir, "aarch64")))
 
 # Debian's libonnx-testdata (installed by scripts/setup.sh).
 if os.path.isdir("/usr/share/libonnx-testdata/data/node"):

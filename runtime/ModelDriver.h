@@ -1,0 +1,39 @@
+//===- ModelDriver.h - Run a compiled model on .npy files -------*- C++ -*-===//
+//
+// The command line shared by standalone model executables (ModelMain.cpp,
+// linked by nibblec next to the model's code) and nibble-run-lib
+// (RunLibraryMain.cpp, which opens a model compiled as a shared library):
+//
+//   [--input] x.npy ... --output y.npy ...      (--help: the interface)
+//
+// One input file per model input, in order, and one --output per output.
+// Weights are resolved next to the executable, or next to the library.
+// Exit codes: 0 on success, 1 when the model, its weights or a file fail,
+// 2 on a usage error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_RUNTIME_MODELDRIVER_H
+#define NIBBLE_RUNTIME_MODELDRIVER_H
+
+#include "runtime/nibble_model_abi.h"
+
+namespace nibble::runtime {
+
+/// Where the driver's model comes from: exactly one of the two is set.
+struct DriverModel {
+  /// The model linked into this executable (its nibble_model_get_abi()).
+  const nibble_model_abi *linkedAbi = nullptr;
+  /// A model compiled as a shared library, opened with nibble_model_open.
+  const char *libraryPath = nullptr;
+};
+
+/// Runs the model on the .npy files that `args` (the `count` arguments after
+/// the program name, and the library if any) name; `program` prefixes
+/// messages. Returns the process exit code.
+int runModelDriver(const char *program, int count, char **args,
+                   const DriverModel &source);
+
+} // namespace nibble::runtime
+
+#endif // NIBBLE_RUNTIME_MODELDRIVER_H

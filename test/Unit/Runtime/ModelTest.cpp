@@ -411,11 +411,9 @@ TEST(ModelTest, WeightsResolvedNextToTheLibraryOrAbsolute) {
 }
 
 TEST(ModelTest, OpenInstallsTheThreadPool) {
-  TempDir dir;
-  ASSERT_TRUE(writeFile(dir.file("fake_linear.safetensors"), linearArchive()));
+  // The sum model has no weights, so it opens anywhere.
   nibble_model *model = nullptr;
-  ASSERT_EQ(nibble_model_open_abi(fake_linear_model_abi(), dir.path().c_str(),
-                                  &model),
+  ASSERT_EQ(nibble_model_open_abi(fake_sum_model_abi(), nullptr, &model),
             NIBBLE_OK)
       << nibble_last_error();
   EXPECT_EQ(fake_installed_runner(), &nibble_parallel_for);

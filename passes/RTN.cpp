@@ -326,10 +326,11 @@ void NibbleRTNPass::runOnOperation() {
     return signalPassFailure();
   std::string outputPath =
       outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
+  // Borrowed: the quantized tensors and the mapped archive outlive write().
   SafeTensorsWriter writer;
   llvm::StringSet<> written;
   for (auto &[name, tensor] : quantized.tensors) {
-    if (llvm::Error error = writer.addTensor(
+    if (llvm::Error error = writer.addBorrowedTensor(
             name, tensor.dtype, tensor.type.getShape(), tensor.bytes)) {
       module.emitError() << outputPath << ": "
                          << llvm::toString(std::move(error));
@@ -344,8 +345,8 @@ void NibbleRTNPass::runOnOperation() {
     if (failed(tensor))
       return WalkResult::interrupt();
     if (llvm::Error error =
-            writer.addTensor(param.getName(), (*tensor)->dtype,
-                             (*tensor)->shape, (*tensor)->bytes)) {
+            writer.addBorrowedTensor(param.getName(), (*tensor)->dtype,
+                                     (*tensor)->shape, (*tensor)->bytes)) {
       param.emitOpError() << llvm::toString(std::move(error));
       return WalkResult::interrupt();
     }

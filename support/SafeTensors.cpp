@@ -497,6 +497,18 @@ Expected<const TensorView *> SafeTensorsFile::get(StringRef name) const {
 Error SafeTensorsWriter::addTensor(StringRef name, DType dtype,
                                    llvm::ArrayRef<int64_t> shape,
                                    llvm::ArrayRef<uint8_t> bytes) {
+  return add(name, dtype, shape, bytes, /*copy=*/true);
+}
+
+Error SafeTensorsWriter::addBorrowedTensor(StringRef name, DType dtype,
+                                           llvm::ArrayRef<int64_t> shape,
+                                           llvm::ArrayRef<uint8_t> bytes) {
+  return add(name, dtype, shape, bytes, /*copy=*/false);
+}
+
+Error SafeTensorsWriter::add(StringRef name, DType dtype,
+                             llvm::ArrayRef<int64_t> shape,
+                             llvm::ArrayRef<uint8_t> bytes, bool copy) {
   auto error = [&](const llvm::Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    ("tensor '" + name + "': " + message).str());
@@ -521,9 +533,15 @@ Error SafeTensorsWriter::addTensor(StringRef name, DType dtype,
                                formatShape(shape), safetensorsName(dtype),
                                *expectedBytes, bytes.size()));
   indexByName[name] = pending.size();
-  pending.push_back(
-      PendingTensor{name.str(), dtype, llvm::SmallVector<int64_t, 4>(shape),
-                    std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  PendingTensor &tensor = pending.emplace_back();
+  tensor.name = name.str();
+  tensor.dtype = dtype;
+  tensor.shape.assign(shape.begin(), shape.end());
+  tensor.isBorrowed = !copy;
+  if (copy)
+    tensor.owned.assign(bytes.begin(), bytes.end());
+  else
+    tensor.borrowed = bytes;
   return Error::success();
 }
 
@@ -568,10 +586,10 @@ Error SafeTensorsWriter::write(StringRef path) const {
           });
           json.attributeArray("data_offsets", [&] {
             json.value(offset);
-            json.value(offset + tensor->bytes.size());
+            json.value(offset + tensor->bytes().size());
           });
         });
-        offset += tensor->bytes.size();
+        offset += tensor->bytes().size();
       }
     });
   }
@@ -590,8 +608,8 @@ Error SafeTensorsWriter::write(StringRef path) const {
     out.write(lengthBytes, sizeof(lengthBytes));
     out << header;
     for (const PendingTensor *tensor : order)
-      out.write(reinterpret_cast<const char *>(tensor->bytes.data()),
-                tensor->bytes.size());
+      out.write(reinterpret_cast<const char *>(tensor->bytes().data()),
+                tensor->bytes().size());
     out.flush();
     writeError = out.error();
     out.clear_error();

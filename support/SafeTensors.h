@@ -89,7 +89,8 @@ private:
   std::map<std::string, std::string> metadataMap;
 };
 
-/// Builds a safetensors file in memory and writes it in the layout of the
+/// Collects tensors (copied, or borrowed from the caller) and writes them,
+/// streaming, as a safetensors file in the layout of the
 /// reference implementation: compact JSON header ("__metadata__" first, then
 /// the tensors in data order) padded with spaces to a multiple of 8 bytes,
 /// then the tensors back to back, sorted by element size (largest first) and
@@ -103,6 +104,14 @@ public:
   llvm::Error addTensor(llvm::StringRef name, DType dtype,
                         llvm::ArrayRef<int64_t> shape,
                         llvm::ArrayRef<uint8_t> bytes);
+
+  /// Adds a tensor as addTensor does, without copying: `bytes` must stay
+  /// valid and unchanged until write() returns. For data that already lives
+  /// in memory (a mapped archive, a parsed model), so that writing an archive
+  /// needs no second copy of it.
+  llvm::Error addBorrowedTensor(llvm::StringRef name, DType dtype,
+                                llvm::ArrayRef<int64_t> shape,
+                                llvm::ArrayRef<uint8_t> bytes);
 
   /// Sets "__metadata__"[key] to `value`, replacing an earlier value. Invalid
   /// UTF-8 is replaced by U+FFFD, as JSON requires.
@@ -119,8 +128,21 @@ private:
     std::string name;
     DType dtype;
     llvm::SmallVector<int64_t, 4> shape;
-    std::vector<uint8_t> bytes;
+    /// The caller's data of a borrowed tensor.
+    llvm::ArrayRef<uint8_t> borrowed;
+    /// The copied data of the others.
+    std::vector<uint8_t> owned;
+    bool isBorrowed = false;
+
+    llvm::ArrayRef<uint8_t> bytes() const {
+      return isBorrowed ? borrowed : llvm::ArrayRef<uint8_t>(owned);
+    }
   };
+
+  /// Checks a tensor and adds it; `copy` makes it owned.
+  llvm::Error add(llvm::StringRef name, DType dtype,
+                  llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<uint8_t> bytes,
+                  bool copy);
 
   std::vector<PendingTensor> pending;
   llvm::StringMap<size_t> indexByName;

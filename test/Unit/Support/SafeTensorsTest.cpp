@@ -614,6 +614,45 @@ TEST_F(SafeTensorsTest, WriterOutputIsDeterministic) {
   EXPECT_EQ(build(false, "one.safetensors"), build(true, "two.safetensors"));
 }
 
+TEST_F(SafeTensorsTest, WriterBorrowsWithoutCopying) {
+  // A borrowed tensor is read at write() time: changing the caller's buffer
+  // in between shows in the file, while a copied tensor keeps its value.
+  std::vector<uint8_t> borrowed = floatBytes({1.0f, 2.0f});
+  std::vector<uint8_t> copied = floatBytes({3.0f});
+  SafeTensorsWriter writer;
+  ASSERT_FALSE(bool(writer.addBorrowedTensor("b", DType::F32, {2}, borrowed)));
+  ASSERT_FALSE(bool(writer.addTensor("c", DType::F32, {1}, copied)));
+  // Many more tensors, so the writer's own storage grows and moves.
+  for (int i = 0; i < 100; ++i)
+    ASSERT_FALSE(bool(writer.addTensor("t" + std::to_string(i), DType::U8, {1},
+                                       {static_cast<uint8_t>(i)})));
+  std::vector<uint8_t> changed = floatBytes({5.0f, 6.0f});
+  std::copy(changed.begin(), changed.end(), borrowed.begin());
+  std::fill(copied.begin(), copied.end(), 0);
+  std::string path = pathFor("borrowed.safetensors");
+  ASSERT_FALSE(bool(writer.write(path)));
+
+  auto file = SafeTensorsFile::open(path);
+  ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+  auto readFloats = [&](StringRef name) {
+    auto tensor = (*file)->get(name);
+    EXPECT_TRUE(bool(tensor));
+    return *readAsFloat32(**tensor);
+  };
+  EXPECT_EQ(readFloats("b"), (std::vector<float>{5.0f, 6.0f}));
+  EXPECT_EQ(readFloats("c"), (std::vector<float>{3.0f}));
+  auto last = (*file)->get("t99");
+  ASSERT_TRUE(bool(last));
+  EXPECT_EQ((*last)->bytes[0], 99);
+
+  // Borrowed tensors are checked like copied ones.
+  llvm::Error mismatch =
+      writer.addBorrowedTensor("x", DType::F32, {3}, borrowed);
+  ASSERT_TRUE(bool(mismatch));
+  EXPECT_THAT(llvm::toString(std::move(mismatch)),
+              HasSubstr("tensor 'x': shape [3] of F32 needs 12 bytes, got 8"));
+}
+
 TEST_F(SafeTensorsTest, WriterRejectsDuplicateName) {
   SafeTensorsWriter writer;
   ASSERT_FALSE(bool(writer.addTensor("w", DType::U8, {1}, {0})));

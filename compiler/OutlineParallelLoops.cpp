@@ -1,11 +1,11 @@
 //===- OutlineParallelLoops.cpp - scf.parallel -> parallel-for calls ------===//
 //
 // Moves the body of every outermost, large enough scf.parallel into a
-// function over a range [begin, end) of its first dimension, and replaces the
-// loop by a call of that function over the whole range. The function carries
-// the kParallelBodyAttrName marker; after lowering to the LLVM dialect,
-// nibble-parallel-calls-to-runtime turns the call into a parallel-for that
-// splits the range across threads.
+// function over a range [begin, end) of the loop's leading dimensions,
+// linearized, and replaces the loop by a call of that function over the whole
+// range. The function carries the kParallelBodyAttrName marker; after
+// lowering to the LLVM dialect, nibble-parallel-calls-to-runtime turns the
+// call into a parallel-for that splits the range across threads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,7 +102,7 @@ struct OutlineParallelLoopsPass
       func.walk<WalkOrder::PreOrder>([&](scf::ParallelOp loop) {
         if (loop.getNumResults() == 0 && loopWork(loop) >= minWork)
           loops.push_back(loop);
-        // Only outermost loops: the threads split the outer dimension.
+        // Only outermost loops: nested ones run inside their share.
         return WalkResult::skip();
       });
       Operation *insertAfter = func;

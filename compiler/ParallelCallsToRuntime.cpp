@@ -87,7 +87,7 @@ struct ParallelCallsToRuntimePass
       std::optional<SymbolTable::UseRange> uses =
           SymbolTable::getSymbolUses(body, module);
       SmallVector<SymbolTable::SymbolUse> calls(uses->begin(), uses->end());
-      LLVM::LLVMFuncOp task = buildTask(module, symbols, body, context, types);
+      LLVM::LLVMFuncOp task = buildTask(symbols, body, context, types);
       for (const SymbolTable::SymbolUse &use : calls) {
         auto call = dyn_cast<LLVM::CallOp>(use.getUser());
         if (!call) {
@@ -169,8 +169,7 @@ struct ParallelCallsToRuntimePass
 
   /// Defines `void <body>_task(ptr ctx, i64 begin, i64 end)`, which loads
   /// the arguments of `body` from the struct `context` at ctx and calls it.
-  LLVM::LLVMFuncOp buildTask(ModuleOp module, SymbolTable &symbols,
-                             LLVM::LLVMFuncOp body,
+  LLVM::LLVMFuncOp buildTask(SymbolTable &symbols, LLVM::LLVMFuncOp body,
                              LLVM::LLVMStructType context,
                              const HelperTypes &types) {
     Location loc = body.getLoc();

@@ -10,7 +10,7 @@ import os
 import sys
 
 import numpy as np
-from nibble_testlib import write_safetensors
+from nibble_testlib import nibble_linear, nibble_module, write_safetensors
 
 
 def main():
@@ -22,18 +22,10 @@ def main():
                       np.sqrt(d_in)).astype(np.float32),
         "fc.bias": rng.standard_normal(d_out).astype(np.float32),
     })
-    x, w, b, y = (f"tensor<{tokens}x{d_in}xf32>", f"tensor<{d_out}x{d_in}xf32>",
-                  f"tensor<{d_out}xf32>", f"tensor<{tokens}x{d_out}xf32>")
     with open(os.path.join(out_dir, "linear.mlir"), "w") as f:
-        f.write(f"""module attributes {{nibble.weights = "{archive}"}} {{
-  func.func @linear(%x: {x}) -> {y} {{
-    %w = nibble.param "fc.weight" : {w}
-    %b = nibble.param "fc.bias" : {b}
-    %y = nibble.linear %x, %w bias %b : ({x}, {w}, {b}) -> {y}
-    return %y : {y}
-  }}
-}}
-""")
+        f.write(nibble_module(
+            archive, "linear", tokens, d_in, d_out,
+            nibble_linear("y", "x", "fc", tokens, d_in, d_out), "y"))
 
 
 if __name__ == "__main__":

@@ -94,3 +94,27 @@ def read_safetensors(path):
                               dtype=_READ_DTYPES[dtype])
         tensors[name] = (dtype, array.reshape(info["shape"]))
     return tensors
+
+
+def nibble_linear(result, x, prefix, batch, d_in, d_out):
+    """nibble IR lines computing %result = %x · Wᵀ + b ([batch, d_out]) over
+    the params <prefix>.weight [d_out, d_in] and <prefix>.bias [d_out]."""
+    xt, wt = f"tensor<{batch}x{d_in}xf32>", f"tensor<{d_out}x{d_in}xf32>"
+    bt, yt = f"tensor<{d_out}xf32>", f"tensor<{batch}x{d_out}xf32>"
+    return (f'    %{prefix}_w = nibble.param "{prefix}.weight" : {wt}\n'
+            f'    %{prefix}_b = nibble.param "{prefix}.bias" : {bt}\n'
+            f"    %{result} = nibble.linear %{x}, %{prefix}_w bias "
+            f"%{prefix}_b : ({xt}, {wt}, {bt}) -> {yt}\n")
+
+
+def nibble_module(archive, func, batch, d_in, d_out, body, result):
+    """A module over the weight archive `archive` whose function `func` maps
+    %x [batch, d_in] f32 to %<result> [batch, d_out] f32 with the IR lines
+    `body`."""
+    xt, yt = f"tensor<{batch}x{d_in}xf32>", f"tensor<{batch}x{d_out}xf32>"
+    return (f'module attributes {{nibble.weights = "{archive}"}} {{\n'
+            f"  func.func @{func}(%x: {xt}) -> {yt} {{\n"
+            f"{body}"
+            f"    return %{result} : {yt}\n"
+            "  }\n"
+            "}\n")

@@ -21,7 +21,7 @@ import os
 import sys
 
 import numpy as np
-from nibble_testlib import write_safetensors
+from nibble_testlib import nibble_linear, nibble_module, write_safetensors
 
 BATCH, IN, OUT = 6, 128, 32
 
@@ -47,15 +47,9 @@ def main():
     np.save(os.path.join(out_dir, "x.npy"),
             rng.standard_normal((BATCH, IN)).astype(np.float32))
     with open(os.path.join(out_dir, "linear.mlir"), "w") as f:
-        f.write(f"""module attributes {{nibble.weights = "{archive}"}} {{
-  func.func @linear(%x: tensor<{BATCH}x{IN}xf32>) -> tensor<{BATCH}x{OUT}xf32> {{
-    %w = nibble.param "fc.weight" : tensor<{OUT}x{IN}xf32>
-    %b = nibble.param "fc.bias" : tensor<{OUT}xf32>
-    %y = nibble.linear %x, %w bias %b : (tensor<{BATCH}x{IN}xf32>, tensor<{OUT}x{IN}xf32>, tensor<{OUT}xf32>) -> tensor<{BATCH}x{OUT}xf32>
-    return %y : tensor<{BATCH}x{OUT}xf32>
-  }}
-}}
-""")
+        f.write(nibble_module(archive, "linear", BATCH, IN, OUT,
+                              nibble_linear("y", "x", "fc", BATCH, IN, OUT),
+                              "y"))
 
 
 if __name__ == "__main__":

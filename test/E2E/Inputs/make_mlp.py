@@ -10,7 +10,7 @@ import os
 import sys
 
 import numpy as np
-from nibble_testlib import write_safetensors
+from nibble_testlib import nibble_linear, nibble_module, write_safetensors
 
 BATCH, IN, HIDDEN, OUT = 8, 128, 64, 32
 
@@ -32,27 +32,20 @@ def main():
     write_safetensors(archive, tensors)
     np.save(os.path.join(out_dir, "x.npy"),
             rng.standard_normal((BATCH, IN)).astype(np.float32))
-    with open(os.path.join(out_dir, "mlp.mlir"), "w") as f:
-        f.write(f"""module attributes {{nibble.weights = "{archive}"}} {{
-  func.func @mlp(%x: tensor<{BATCH}x{IN}xf32>) -> tensor<{BATCH}x{OUT}xf32> {{
-    %w1 = nibble.param "fc1.weight" : tensor<{HIDDEN}x{IN}xf32>
-    %b1 = nibble.param "fc1.bias" : tensor<{HIDDEN}xf32>
-    %h = nibble.linear %x, %w1 bias %b1 : (tensor<{BATCH}x{IN}xf32>, tensor<{HIDDEN}x{IN}xf32>, tensor<{HIDDEN}xf32>) -> tensor<{BATCH}x{HIDDEN}xf32>
-    %zero = arith.constant 0.0 : f32
-    %init = tensor.empty() : tensor<{BATCH}x{HIDDEN}xf32>
+    hidden = f"tensor<{BATCH}x{HIDDEN}xf32>"
+    relu = f"""    %zero = arith.constant 0.0 : f32
+    %init = tensor.empty() : {hidden}
     %relu = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}}
-        ins(%h : tensor<{BATCH}x{HIDDEN}xf32>) outs(%init : tensor<{BATCH}x{HIDDEN}xf32>) {{
+        ins(%h : {hidden}) outs(%init : {hidden}) {{
     ^bb0(%in: f32, %out: f32):
       %r = arith.maximumf %in, %zero : f32
       linalg.yield %r : f32
-    }} -> tensor<{BATCH}x{HIDDEN}xf32>
-    %w2 = nibble.param "fc2.weight" : tensor<{OUT}x{HIDDEN}xf32>
-    %b2 = nibble.param "fc2.bias" : tensor<{OUT}xf32>
-    %y = nibble.linear %relu, %w2 bias %b2 : (tensor<{BATCH}x{HIDDEN}xf32>, tensor<{OUT}x{HIDDEN}xf32>, tensor<{OUT}xf32>) -> tensor<{BATCH}x{OUT}xf32>
-    return %y : tensor<{BATCH}x{OUT}xf32>
-  }}
-}}
-""")
+    }} -> {hidden}
+"""
+    body = (nibble_linear("h", "x", "fc1", BATCH, IN, HIDDEN) + relu +
+            nibble_linear("y", "relu", "fc2", BATCH, HIDDEN, OUT))
+    with open(os.path.join(out_dir, "mlp.mlir"), "w") as f:
+        f.write(nibble_module(archive, "mlp", BATCH, IN, OUT, body, "y"))
 
 
 if __name__ == "__main__":

@@ -165,7 +165,8 @@ NIBBLE_API nibble_status nibble_model_run(nibble_model *model);
 /**
  * Sets how many threads (the calling one included) run the parallel loops of
  * every model; 1 runs them on the calling thread only. The default is
- * $NIBBLE_NUM_THREADS, else the number of CPUs. Not while a model runs.
+ * $NIBBLE_NUM_THREADS (a decimal count from 1 to 4096; anything else is
+ * ignored), else the number of CPUs. Not while a model runs.
  */
 NIBBLE_API nibble_status nibble_set_num_threads(int32_t num_threads);
 

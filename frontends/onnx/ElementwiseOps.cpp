@@ -821,8 +821,18 @@ static LogicalResult convertCast(ImportContext &ctx) {
   if (!to)
     return ctx.emitError() << "missing attribute 'to'";
   Type toType = ctx.elementType(to->i());
-  if (!toType)
-    return ctx.emitError() << "cannot cast to " << onnxTypeName(to->i());
+  if (!toType) {
+    InFlightDiagnostic diag = ctx.emitError();
+    diag << "cannot cast input '"
+         << (ctx.hasInput(0) ? ctx.node().input(0) : "") << "' to "
+         << onnxTypeName(to->i()) << " (output '"
+         << (ctx.hasOutput(0) ? ctx.node().output(0) : "") << "'): ";
+    if (to->i() == onnx::TensorProto::STRING)
+      diag << "string tensors are not supported";
+    else
+      diag << onnxTypeName(to->i()) << " tensors are not supported";
+    return diag;
+  }
   bool toFloat = isa<FloatType>(toType);
   bool toBool = toType.isInteger(1);
   return convertNary(

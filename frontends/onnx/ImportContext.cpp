@@ -50,7 +50,11 @@ InFlightDiagnostic ImportContext::emitErrorAt(Location loc) {
 
 InFlightDiagnostic ImportContext::emitError() {
   InFlightDiagnostic diag = mlir::emitError(currentLoc);
-  diag << currentNode->op_type() << " node '" << currentNode->name() << "': ";
+  // Unnamed nodes are named "<op>_<index>" in their location.
+  llvm::StringRef name = currentNode->name();
+  if (auto nameLoc = dyn_cast<NameLoc>(currentLoc); name.empty() && nameLoc)
+    name = nameLoc.getName().getValue();
+  diag << currentNode->op_type() << " node '" << name << "': ";
   return diag;
 }
 
@@ -305,6 +309,19 @@ LogicalResult ImportContext::loadInitializer(const onnx::TensorProto &tensor) {
   return success();
 }
 
+void ImportContext::addInitializer(Initializer init) {
+  std::string name = init.name;
+  bool owned = !init.owned.empty();
+  Initializer &stored = initializers[name];
+  stored = std::move(init);
+  if (owned)
+    stored.bytes = stored.owned;
+  if (stored.onnxType == onnx::TensorProto::UINT8)
+    unsignedTensors.insert(name);
+  else
+    unsignedTensors.erase(name);
+}
+
 void ImportContext::setTransposedInitializerOutput(unsigned i,
                                                    const Initializer &source) {
   if (!hasOutput(i))
@@ -324,10 +341,14 @@ void ImportContext::indexGraph(const onnx::GraphProto &graph) {
     declaredTypes[info.name()] = &info.type();
     graphOutputs.insert(info.name());
   }
-  for (const onnx::NodeProto &node : graph.node())
+  for (const onnx::NodeProto &node : graph.node()) {
     for (const std::string &input : node.input())
       if (!input.empty())
         consumerMap[input].push_back(&node);
+    for (const std::string &output : node.output())
+      if (!output.empty())
+        producerMap[output] = &node;
+  }
 }
 
 llvm::ArrayRef<const onnx::NodeProto *>
@@ -445,7 +466,8 @@ FailureOr<llvm::SmallVector<int64_t>> ImportContext::constantInts(unsigned i) {
                        << (hasInput(i) ? currentNode->input(i) : "")
                        << "') must be an integer tensor known at import time "
                           "(an initializer, a Constant or a foldable shape "
-                          "computation); nibble imports static shapes only";
+                          "computation); nibble imports static shapes only"
+                       << bindInputHint(i);
   }
   return attrToInts(attr);
 }
@@ -455,6 +477,58 @@ const Initializer *ImportContext::initializerInput(unsigned i) const {
     return nullptr;
   auto it = initializers.find(currentNode->input(i));
   return it == initializers.end() ? nullptr : &it->second;
+}
+
+/// The graph inputs among `arguments` whose values tensor `name` is
+/// computed from, in the order found, walking back through `producers`
+/// (not through Shape and Size, which read only static shapes).
+static llvm::SmallVector<std::string>
+argumentsUpstreamOf(llvm::StringRef name, const llvm::StringSet<> &arguments,
+                    const llvm::StringMap<const onnx::NodeProto *> &producers) {
+  llvm::SmallVector<std::string> found;
+  llvm::StringSet<> visited;
+  llvm::SmallVector<std::string> worklist = {name.str()};
+  while (!worklist.empty()) {
+    std::string tensor = worklist.pop_back_val();
+    if (!visited.insert(tensor).second)
+      continue;
+    if (arguments.contains(tensor)) {
+      found.push_back(tensor);
+      continue;
+    }
+    auto it = producers.find(tensor);
+    if (it == producers.end() || it->second->op_type() == "Shape" ||
+        it->second->op_type() == "Size")
+      continue;
+    for (const std::string &input : llvm::reverse(it->second->input()))
+      if (!input.empty())
+        worklist.push_back(input);
+  }
+  return found;
+}
+
+std::string ImportContext::bindInputHint(unsigned i) const {
+  if (!hasInput(i))
+    return "";
+  const std::string &name = currentNode->input(i);
+  llvm::SmallVector<std::string> inputs =
+      argumentsUpstreamOf(name, argumentInputs, producerMap);
+  if (inputs.empty())
+    return "";
+  if (inputs.size() == 1 && inputs[0] == name)
+    return "; '" + name +
+           "' is a graph input: bind its value at compile time with "
+           "--bind-input=" +
+           name + "=<file.npy>";
+  std::string hint = "; '" + name + "' is computed from graph input";
+  hint += inputs.size() > 1 ? "s" : "";
+  for (const std::string &input : inputs)
+    hint += (input == inputs.front() ? " '" : ", '") + input + "'";
+  hint += inputs.size() > 1 ? ": bind their values" : ": bind its value";
+  hint += " at compile time with";
+  for (const std::string &input : inputs)
+    hint += " --bind-input=" + input + "=<file.npy>";
+  return hint;
 }
 
 const QuantizedWeight *ImportContext::quantizedWeightInput(unsigned i) const {

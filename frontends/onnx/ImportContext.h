@@ -131,6 +131,10 @@ public:
   mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(unsigned i);
   /// Input `i` if it is an initializer, else null.
   const Initializer *initializerInput(unsigned i) const;
+  /// When input `i` is a graph input (a function argument) or is computed
+  /// from graph inputs' values, a hint for errors that need its value at
+  /// import time: how to bind them with --bind-input; else "".
+  std::string bindInputHint(unsigned i) const;
 
   /// A nibble.param for `init`, transposed ([a, b] -> [b, a]) if asked;
   /// the data goes into the archive. Always a param, whatever its size.
@@ -182,11 +186,19 @@ public:
   //===--------------------------------------------------------------------===//
 
   mlir::LogicalResult loadInitializer(const onnx::TensorProto &tensor);
+  /// Defines `init` (e.g. a graph input bound at compile time) as an
+  /// initializer, replacing one of the same name.
+  void addInitializer(Initializer init);
   /// Defines output `i` of the current node as the transpose of the 2-D
   /// initializer `source` (a view; see Initializer::transposeOf).
   void setTransposedInitializerOutput(unsigned i, const Initializer &source);
   void defineValue(llvm::StringRef name, mlir::Value value) {
     values[name] = value;
+  }
+  /// Defines graph input `name` as the function argument `value`.
+  void defineArgument(llvm::StringRef name, mlir::Value value) {
+    values[name] = value;
+    argumentInputs.insert(name);
   }
   bool isInitializer(llvm::StringRef name) const {
     return initializers.count(name);
@@ -258,6 +270,10 @@ private:
   llvm::StringMap<const onnx::TypeProto *> declaredTypes;
   llvm::StringMap<llvm::SmallVector<const onnx::NodeProto *, 2>> consumerMap;
   llvm::StringSet<> graphOutputs;
+  /// Graph inputs that are function arguments (not initializers, not bound).
+  llvm::StringSet<> argumentInputs;
+  /// The node producing each tensor.
+  llvm::StringMap<const onnx::NodeProto *> producerMap;
   llvm::DenseSet<const onnx::NodeProto *> absorbed;
   llvm::StringMap<QuantizedWeight> quantizedWeights;
   llvm::StringSet<> unsignedTensors;

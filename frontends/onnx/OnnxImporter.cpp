@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/OnnxImporter.h"
+#include "frontends/onnx/BoundInputs.h"
 #include "frontends/onnx/ImportContext.h"
 
 #include "dialects/NibbleDialect.h"
@@ -156,6 +157,8 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
   if (graph.sparse_initializer_size())
     return emitError(fileLoc) << "sparse initializers are not supported";
   ctx.indexGraph(graph);
+  if (failed(onnx_import::bindGraphInputs(ctx, graph, options, fileLoc)))
+    return failure();
 
   // The function: one argument per graph input that is not an initializer.
   OpBuilder &b = ctx.getBuilder();
@@ -184,7 +187,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
   for (auto [arg, loc, info] :
        llvm::zip(entry->getArguments(), argLocs, args)) {
     arg.setLoc(loc);
-    ctx.defineValue(info->name(), arg);
+    ctx.defineArgument(info->name(), arg);
     if (info->type().tensor_type().elem_type() == onnx::TensorProto::UINT8) {
       ctx.markUnsigned(info->name());
       func.setArgAttr(arg.getArgNumber(), "nibble.unsigned", b.getUnitAttr());
@@ -220,7 +223,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
             : table.lookup(node.domain() + "." + node.op_type(), domainOpset);
     if (!converter) {
       return emitError(loc) << "unsupported ONNX operator '" << node.op_type()
-                            << "' (node '" << node.name() << "', domain '"
+                            << "' (node '" << nodeName << "', domain '"
                             << (defaultDomain ? "ai.onnx" : node.domain())
                             << "', opset " << domainOpset << ")";
     }
@@ -228,7 +231,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
       for (const std::string &input : node.input())
         if (ctx.isUnsigned(input))
           return emitError(loc)
-                 << node.op_type() << " node '" << node.name() << "': input '"
+                 << node.op_type() << " node '" << nodeName << "': input '"
                  << input
                  << "' is uint8, which nibble imports only as an input of "
                     "quantization operators";
@@ -237,7 +240,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
     for (int i = 0; i < node.output_size(); ++i)
       if (!node.output(i).empty() && ctx.isNeeded(node.output(i)) &&
           failed(ctx.typeOf(node.output(i), loc)))
-        return emitError(loc) << node.op_type() << " node '" << node.name()
+        return emitError(loc) << node.op_type() << " node '" << nodeName
                               << "': output " << i << " ('" << node.output(i)
                               << "') is not produced (not supported yet)";
   }

@@ -16,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <map>
@@ -44,7 +45,23 @@ struct OnnxImportOptions {
   /// {"batch": 1, "sequence": 128}; nibble imports static shapes, so every
   /// symbolic dimension of an input must be bound here.
   std::map<std::string, int64_t> dimParams;
+  /// Graph inputs bound at compile time: input name -> path of a .npy file
+  /// holding its value. A bound input is imported as a constant (like an
+  /// initializer) and is not an argument of the function; its dtype and
+  /// shape must match the input's declaration (a symbolic dimension not in
+  /// `dimParams` takes the file's size).
+  std::map<std::string, std::string> boundInputs;
 };
+
+/// Parses a `--onnx-dim` value, `<name>=<size>` with a non-negative size,
+/// into `options.dimParams`. Errors on anything else, or when `name` is
+/// already bound to another size.
+llvm::Error addDimBinding(OnnxImportOptions &options, llvm::StringRef spec);
+
+/// Parses a `--bind-input` value, `<name>=<file.npy>` (split at the first
+/// '='), into `options.boundInputs`. Errors when either side is empty or the
+/// input is already bound.
+llvm::Error addInputBinding(OnnxImportOptions &options, llvm::StringRef spec);
 
 /// Registers the dialects an imported module uses.
 void registerOnnxImporterDialects(mlir::DialectRegistry &registry);

@@ -55,33 +55,12 @@ struct ConstantData {
   std::vector<uint8_t> bytes;
 
   int64_t size() const { return type.getNumElements(); }
-  /// Element i as a double (float types) or an integer read as signed or
-  /// unsigned 8-bit.
-  double floatAt(int64_t i) const;
+  /// Element i, an integer read as signed or unsigned 8-bit.
   int64_t intAt(int64_t i, bool isUnsigned) const {
     return isUnsigned ? int64_t(bytes[i]) : int64_t(int8_t(bytes[i]));
   }
 };
 } // namespace
-
-double ConstantData::floatAt(int64_t i) const {
-  Type t = type.getElementType();
-  if (t.isF32()) {
-    float v;
-    std::memcpy(&v, &bytes[i * 4], 4);
-    return v;
-  }
-  if (t.isF64()) {
-    double v;
-    std::memcpy(&v, &bytes[i * 8], 8);
-    return v;
-  }
-  uint16_t bits;
-  std::memcpy(&bits, &bytes[i * 2], 2);
-  const llvm::fltSemantics &sem =
-      t.isF16() ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
-  return llvm::APFloat(sem, llvm::APInt(16, bits)).convertToDouble();
-}
 
 /// Input `i` as constant data (an initializer or a folded constant), or
 /// nullopt.

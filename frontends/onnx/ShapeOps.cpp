@@ -160,9 +160,12 @@ static LogicalResult convertConstantOfShape(ImportContext &ctx) {
 static LogicalResult convertRange(ImportContext &ctx) {
   DenseElementsAttr start = ctx.constantInput(0), limit = ctx.constantInput(1),
                     delta = ctx.constantInput(2);
-  if (!start || !limit || !delta)
+  if (!start || !limit || !delta) {
+    unsigned unknown = !start ? 0 : !limit ? 1 : 2;
     return ctx.emitError() << "start, limit and delta must be known at import "
-                              "time; nibble imports static shapes only";
+                              "time; nibble imports static shapes only"
+                           << ctx.bindInputHint(unknown);
+  }
   Type elementTy = start.getElementType();
   auto type = [&](int64_t n) { return RankedTensorType::get({n}, elementTy); };
   if (isa<FloatType>(elementTy)) {
@@ -465,6 +468,11 @@ static LogicalResult setSlice(ImportContext &ctx, unsigned output,
   if (failed(type))
     return failure();
   auto resultType = RankedTensorType::get(sizes, type->getElementType());
+  // An empty slice (e.g. a start past the end) holds no data: a constant,
+  // whose offsets need not be in bounds.
+  if (resultType.getNumElements() == 0)
+    return ctx.setConstantOutput(
+        output, DenseElementsAttr::get(resultType, ArrayRef<Attribute>{}));
   if (DenseElementsAttr known = ctx.constantInput(0)) {
     SmallVector<int64_t> inStrides = stridesOf(type->getShape());
     return ctx.setConstantOutput(

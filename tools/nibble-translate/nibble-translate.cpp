@@ -4,7 +4,8 @@
 //
 //   nibble-translate --import-onnx model.onnx -o model.mlir
 //       [--onnx-weights=model.safetensors] [--onnx-inline-limit=1024]
-//       [--onnx-function=main]
+//       [--onnx-function=main] [--onnx-dim=name=size,...]
+//       [--bind-input=name=file.npy]...
 //
 // The initializers that become nibble.param are written to the safetensors
 // archive given by --onnx-weights, by default the output path with the
@@ -48,6 +49,11 @@ static cl::list<std::string> onnxDims(
     cl::desc("Bind symbolic input dimensions, e.g. --onnx-dim=batch=1,seq=128 "
              "(nibble imports static shapes)"),
     cl::value_desc("name=size"), cl::CommaSeparated, cl::cat(onnxCategory));
+static cl::list<std::string> bindInputs(
+    "bind-input",
+    cl::desc("Import graph input <name> as a constant holding the value in "
+             "<file.npy> (it leaves the function's signature); repeatable"),
+    cl::value_desc("name=file.npy"), cl::cat(onnxCategory));
 
 /// The archive path: --onnx-weights, else derived from -o.
 static std::string weightsPath() {
@@ -75,15 +81,16 @@ static OwningOpRef<Operation *> importOnnx(llvm::SourceMgr &sourceMgr,
   options.inlineConstantMaxBytes = onnxInlineLimit;
   options.functionName = onnxFunction;
   for (const std::string &binding : onnxDims) {
-    auto [name, size] = llvm::StringRef(binding).split('=');
-    int64_t value;
-    if (name.empty() || size.getAsInteger(10, value) || value < 0) {
-      emitError(UnknownLoc::get(context))
-          << "--onnx-dim expects name=size with a non-negative size, found '"
-          << binding << "'";
+    if (llvm::Error error = nibble::addDimBinding(options, binding)) {
+      emitError(UnknownLoc::get(context)) << llvm::toString(std::move(error));
       return nullptr;
     }
-    options.dimParams[name.str()] = value;
+  }
+  for (const std::string &binding : bindInputs) {
+    if (llvm::Error error = nibble::addInputBinding(options, binding)) {
+      emitError(UnknownLoc::get(context)) << llvm::toString(std::move(error));
+      return nullptr;
+    }
   }
   if (options.weightsPath.empty()) {
     emitError(UnknownLoc::get(context))

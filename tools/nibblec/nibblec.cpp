@@ -2,7 +2,8 @@
 //
 // nibblec model.onnx|model.mlir [--scheme=w4a16] [--target=aarch64
 // --mattr=+neon]
-//         [--emit=mlir|llvm|asm|obj|lib|exe] -o out
+//         [--emit=mlir|llvm|asm|obj|lib|exe] [--onnx-dim=name=size,...]
+//         [--bind-input=name=file.npy]... -o out
 //
 // Quantizes (optionally) and compiles the entry function of a model to a
 // native shared library (run through the nibble runtime) or a standalone
@@ -90,6 +91,17 @@ static cl::opt<bool> embedWeights(
     cl::desc("Put the weights into the binary instead of a sidecar "
              "<output>.weights.safetensors"),
     cl::cat(category));
+static cl::list<std::string> onnxDims(
+    "onnx-dim",
+    cl::desc("Bind symbolic ONNX input dimensions, e.g. "
+             "--onnx-dim=batch=1,seq=128 (models compile with static shapes)"),
+    cl::value_desc("name=size"), cl::CommaSeparated, cl::cat(category));
+static cl::list<std::string> bindInputs(
+    "bind-input",
+    cl::desc("Import ONNX graph input <name> as a constant holding the "
+             "value in <file.npy> (it leaves the compiled function's "
+             "signature); repeatable"),
+    cl::value_desc("name=file.npy"), cl::cat(category));
 
 /// Prints `message` as an error and returns the tool's failure code.
 static int fail(const llvm::Twine &message) {
@@ -227,6 +239,12 @@ int main(int argc, char **argv) {
     nibble::OnnxImportOptions options;
     options.weightsPath = stem + ".onnx.safetensors";
     options.functionName = entry;
+    for (const std::string &binding : onnxDims)
+      if (llvm::Error error = nibble::addDimBinding(options, binding))
+        return fail(llvm::toString(std::move(error)));
+    for (const std::string &binding : bindInputs)
+      if (llvm::Error error = nibble::addInputBinding(options, binding))
+        return fail(llvm::toString(std::move(error)));
     FailureOr<OwningOpRef<ModuleOp>> imported =
         nibble::importOnnxModel(inputFile, context, options);
     if (failed(imported))

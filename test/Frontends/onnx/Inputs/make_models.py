@@ -678,6 +678,59 @@ def case_mlp():
     return Case(m, [x], [h @ W2 + b2], [scale])
 
 
+def case_bind_shapes():
+    """Shape and axes operands that are graph inputs (for --bind-input):
+    Reshape's shape, Unsqueeze's axes, Slice's starts/ends/axes, and a float
+    input `bias` that can be bound as well."""
+    x, bias = randn(2, 3, 4), randn(4)
+    shape = np.array([4, 6], dtype=np.int64)
+    axes = np.array([1], dtype=np.int64)
+    starts = np.array([1], dtype=np.int64)
+    ends = np.array([3], dtype=np.int64)
+    slice_axes = np.array([2], dtype=np.int64)
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape"], ["reshaped"],
+                         name="reshape"),
+        helper.make_node("Unsqueeze", ["x", "axes"], ["unsqueezed"],
+                         name="unsqueeze"),
+        helper.make_node("Slice", ["x", "starts", "ends", "slice_axes"],
+                         ["sliced"], name="slice"),
+        helper.make_node("Add", ["x", "bias"], ["biased"], name="add"),
+    ]
+    m = model(nodes,
+              [value("x", FLOAT, [2, 3, 4]), value("bias", FLOAT, [4]),
+               value("shape", INT64, [2]), value("axes", INT64, [1]),
+               value("starts", INT64, [1]), value("ends", INT64, [1]),
+               value("slice_axes", INT64, [1])],
+              [value("reshaped", FLOAT, [4, 6]),
+               value("unsqueezed", FLOAT, [2, 1, 3, 4]),
+               value("sliced", FLOAT, [2, 3, 2]),
+               value("biased", FLOAT, [2, 3, 4])])
+    X = f64(x)
+    refs = [X.reshape(shape), np.expand_dims(X, 1), X[:, :, 1:3],
+            X + f64(bias)]
+    return Case(m, [x, bias, shape, axes, starts, ends, slice_axes], refs)
+
+
+def case_bind_range():
+    """A Range whose limit is computed from the graph input `size` (size + 1),
+    added to x: with `size` bound, Range folds to a constant."""
+    size = np.array(4, dtype=np.int64)
+    x = randn(5)
+    nodes = [
+        helper.make_node("Add", ["size", "one"], ["limit"], name="limit"),
+        helper.make_node("Range", ["zero", "limit", "one"], ["range"],
+                         name="range"),
+        helper.make_node("Cast", ["range"], ["range_f"], to=FLOAT,
+                         name="cast"),
+        helper.make_node("Add", ["x", "range_f"], ["y"], name="add"),
+    ]
+    m = model(nodes, [value("x", FLOAT, [5]), value("size", INT64, [])],
+              [value("y", FLOAT, [5])],
+              [init("zero", np.int64(0)), init("one", np.int64(1))])
+    return Case(m, [x, size], [f64(x) + np.arange(int(size) + 1)])
+
+
 #===----------------------------------------------------------------------===#
 # Invalid models (for error tests; no inputs or references)
 #===----------------------------------------------------------------------===#
@@ -760,6 +813,12 @@ def err_string_constant():
     return model([helper.make_node("Constant", [], ["y"], value=tensor,
                                    name="text")],
                  [x_in()], [value("y", TensorProto.STRING, [1])])
+
+
+def err_cast_string():
+    return model([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING,
+                                   name="to_text")],
+                 [x_in()], [value("y", TensorProto.STRING, [2, 3])])
 
 
 def err_unused_output():

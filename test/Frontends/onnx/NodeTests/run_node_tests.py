@@ -7,6 +7,11 @@ For every test directory of the ONNX test data (Debian's libonnx-testdata,
 with output_*.pb using the ONNX backend tolerances (rtol 1e-3, atol 1e-7,
 looser per op where stated in TOLERANCES).
 
+Graph inputs whose values nibble needs at compile time (shape or axes
+operands; nibblec's error then ends with a `--bind-input=<name>=<file.npy>`
+hint) are bound to the data set's value with --bind-input and not fed at run
+time; the runner adds one binding per hint and compiles again.
+
 Prints passed / failed / unsupported counts and the lists. With --pass-list,
 exits non-zero when a test on that list does not pass (a regression); with
 --update-pass-list, rewrites the list with the tests that passed.
@@ -43,38 +48,89 @@ def load_tensor(path):
     return numpy_helper.to_array(tensor)
 
 
+def graph_input_names(model_path):
+    """Names of the model's graph inputs that are not initializers, in the
+    order of the test data's input_<i>.pb files."""
+    graph = onnx.load(model_path, load_external_data=False).graph
+    initializers = {init.name for init in graph.initializer}
+    return [i.name for i in graph.input if i.name not in initializers]
+
+
+def data_set_files(data_dir, prefix):
+    """input_<i>.pb / output_<i>.pb files of a data set, by index."""
+    files = [f for f in os.listdir(data_dir) if f.startswith(prefix)]
+    return sorted(files, key=lambda f: int(f[len(prefix):-len(".pb")]))
+
+
+# The importer's hint for a graph input whose value it needs at compile time
+# (a shape, axes, ...): "--bind-input=<name>=<file.npy>".
+BIND_HINT = re.compile(r"--bind-input=(.+?)=<file\.npy>")
+
+
+def compile_model(test_dir, exe, data_dir, work_prefix, names, bound, args):
+    """Compiles model.onnx to `exe`, binding the graph inputs in `bound`
+    (a set of names from `names`, the graph inputs in data set order) to
+    their values in `data_dir`. When the importer asks for another input's
+    value (BIND_HINT), adds it to `bound` and tries again. Returns the last
+    nibblec result."""
+    while True:
+        command = [args.nibblec, os.path.join(test_dir, "model.onnx"),
+                   "--emit=exe", f"--target={args.target}", "-o", exe]
+        inputs = data_set_files(data_dir, "input_")
+        for name in sorted(bound):
+            path = f"{work_prefix}_bound_{names.index(name)}.npy"
+            np.save(path, load_tensor(
+                os.path.join(data_dir, inputs[names.index(name)])))
+            command.append(f"--bind-input={name}={path}")
+        result = subprocess.run(command, capture_output=True, text=True,
+                                timeout=300)
+        hint = BIND_HINT.search(result.stderr)
+        if (result.returncode == 0 or not hint or hint.group(1) in bound
+                or hint.group(1) not in names):
+            return result
+        bound.add(hint.group(1))
+
+
 def run_test(test_dir, args):
-    """Returns (name, status, detail) with status passed/failed/unsupported."""
+    """Returns (name, status, detail) with status passed/failed/unsupported.
+
+    Graph inputs the importer needs at compile time (shape or axes inputs)
+    are bound with --bind-input to the data set's values and not fed at run
+    time; the model is then compiled once per data set."""
     name = os.path.basename(test_dir)
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
-    exe = os.path.join(work, "model")
-    compile_cmd = [args.nibblec, os.path.join(test_dir, "model.onnx"),
-                   "--emit=exe", f"--target={args.target}", "-o", exe]
-    result = subprocess.run(compile_cmd, capture_output=True, text=True,
-                            timeout=300)
-    if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["?"])[0]
-        status = "unsupported" if UNSUPPORTED.search(result.stderr) else "failed"
-        return name, status, "compile: " + message
     rtol, atol = TOLERANCES.get(name, DEFAULT_TOLERANCE)
     data_sets = sorted(d for d in os.listdir(test_dir)
                        if d.startswith("test_data_set_"))
+    if not data_sets:
+        return name, "failed", "no test_data_set_* directory"
+    names = graph_input_names(os.path.join(test_dir, "model.onnx"))
+    bound = set()
+    exe = None
     for data_set in data_sets:
         data_dir = os.path.join(test_dir, data_set)
-        files = sorted(os.listdir(data_dir))
-        inputs = [f for f in files if f.startswith("input_")]
-        outputs = [f for f in files if f.startswith("output_")]
+        if exe is None or bound:
+            exe = os.path.join(work, "model" if exe is None else
+                               f"model_{data_set}")
+            result = compile_model(test_dir, exe, data_dir,
+                                   os.path.join(work, data_set), names, bound,
+                                   args)
+            if result.returncode != 0:
+                message = (result.stderr.strip().splitlines() or ["?"])[0]
+                status = ("unsupported" if UNSUPPORTED.search(result.stderr)
+                          else "failed")
+                return name, status, "compile: " + message
         command = [exe] if args.target != "aarch64" else [
             "qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", exe]
-        for index, file in enumerate(sorted(inputs, key=lambda f: int(
-                f[len("input_"):-len(".pb")]))):
+        for index, file in enumerate(data_set_files(data_dir, "input_")):
+            if index < len(names) and names[index] in bound:
+                continue
             path = os.path.join(work, f"{data_set}_input_{index}.npy")
             np.save(path, load_tensor(os.path.join(data_dir, file)))
             command += ["--input", path]
         expected = []
-        for index, file in enumerate(sorted(outputs, key=lambda f: int(
-                f[len("output_"):-len(".pb")]))):
+        for index, file in enumerate(data_set_files(data_dir, "output_")):
             expected.append(load_tensor(os.path.join(data_dir, file)))
             command += ["--output",
                         os.path.join(work, f"{data_set}_output_{index}.npy")]

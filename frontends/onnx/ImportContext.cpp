@@ -595,8 +595,14 @@ FailureOr<Value> ImportContext::paramFor(const Initializer &init,
   std::string name = init.name;
   if (archiveNames.contains(name))
     name += transpose ? ".transposed" : ".original";
-  if (llvm::Error error =
-          archive.addTensor(name, *dtype, type.getShape(), bytes))
+  // An initializer's own bytes (the parsed model, a mapped external file or
+  // the initializer's buffer) outlive writeArchive(): the archive borrows
+  // them; a transposed copy is local, so the archive copies it.
+  llvm::Error error =
+      transpose
+          ? archive.addTensor(name, *dtype, type.getShape(), bytes)
+          : archive.addBorrowedTensor(name, *dtype, type.getShape(), bytes);
+  if (error)
     return emitError() << "cannot add '" << name << "' to the weight archive: "
                        << llvm::toString(std::move(error));
   archiveNames.insert(name);

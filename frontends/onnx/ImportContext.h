@@ -240,7 +240,9 @@ public:
                                               mlir::RankedTensorType type,
                                               DType dtype,
                                               llvm::ArrayRef<uint8_t> bytes);
-  /// Writes the archive of every param created.
+  /// Writes the archive of every param created. Untransposed initializers
+  /// are borrowed, not copied: call it while the model and the context's
+  /// initializers are alive.
   llvm::Error writeArchive(llvm::StringRef path) const;
 
 private:

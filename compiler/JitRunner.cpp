@@ -152,8 +152,9 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
       (*engine)->lookup("__nibble_set_parallel_runner");
   if (!setRunner)
     return setRunner.takeError();
-  reinterpret_cast<void (*)(nibble_parallel_runner)> (*setRunner)(
-      nibble_parallel_for);
+  using SetRunnerFn = void (*)(nibble_parallel_runner);
+  SetRunnerFn installRunner = reinterpret_cast<SetRunnerFn>(*setRunner);
+  installRunner(nibble_parallel_for);
 
   std::vector<std::vector<int64_t>> descriptors;
   for (NpyArray &argument : arguments)

@@ -171,10 +171,41 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
     StringRef key;
     if (parser.parseKeyword(&key))
       return {};
+    // Every key overrides what the format keyword or preset set, so a
+    // granularity key also resets the group size.
     if (key == "tensor") {
       granularity = Granularity::Tensor;
+      groupSize = 0;
     } else if (key == "channel") {
       granularity = Granularity::Channel;
+      groupSize = 0;
+    } else if (key == "format") {
+      SMLoc valueLoc = parser.getCurrentLocation();
+      StringRef value;
+      if (parser.parseEqual() || parser.parseKeyword(&value))
+        return {};
+      std::optional<WeightFormat> parsed = symbolizeWeightFormat(value);
+      if (!parsed) {
+        parser.emitError(valueLoc, "unknown weight format '")
+            << value << "' (expected int, nf4, fp4 or fp8)";
+        return {};
+      }
+      // The code-book formats have one width; int keeps the bits so far.
+      format = *parsed;
+      if (format == WeightFormat::NF4 || format == WeightFormat::FP4E2M1)
+        bits = 4;
+      else if (format == WeightFormat::FP8E4M3)
+        bits = 8;
+    } else if (key == "bits") {
+      int64_t value;
+      if (parseIntValue(parser, value))
+        return {};
+      if (value < 1 || value > 64) {
+        parser.emitError(keyLoc, "bits must be between 1 and 64, found ")
+            << value;
+        return {};
+      }
+      bits = unsigned(value);
     } else if (key == "group") {
       granularity = Granularity::Group;
       if (parseIntValue(parser, groupSize))

@@ -73,10 +73,13 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     - `scale = f32|f16|bf16` (default f32);
     - `double_quant = D`: scales stored as 8-bit codes with one f32 scale per
       D consecutive scales (QLoRA-style);
-    - `act = none|int8_dynamic|int8_static|fp8_dynamic` (default none).
+    - `act = none|int8_dynamic|int8_static|fp8_dynamic` (default none);
+    - `bits = B` and `format = int|nf4|fp4|fp8` (mostly to override a
+      preset; `nf4` and `fp4` set 4 bits, `fp8` sets 8).
 
-    Instead of a format, a preset names a whole scheme (later parameters
-    still override it): `w4a16` = `w4, group = 128`; `w8a16` = `w8, channel`;
+    Instead of a format, a preset names a whole scheme; later parameters
+    override any of its fields, the last one wins, and a granularity resets
+    the group size (`w4a16, channel` is per-channel 4-bit): `w4a16` = `w4, group = 128`; `w8a16` = `w8, channel`;
     `w8a8` = `w8, channel, act = int8_dynamic`; `fp8_dynamic` =
     `fp8, channel, act = fp8_dynamic`; `qlora` =
     `nf4, group = 64, double_quant = 256`. Schemes print in full.

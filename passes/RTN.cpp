@@ -18,7 +18,11 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <cmath>
 
 namespace nibble {
 #define GEN_PASS_DEF_NIBBLERTN
@@ -64,14 +68,45 @@ static PackedTensor encodeScales(const std::vector<float> &scales,
 /// Quantizes a rows x cols float matrix as `scheme` says and returns the
 /// tensors of the matching nibble.qlinear operands, in operand order:
 /// weight, scales, [zero_points], [scale_scales].
-static SmallVector<PackedTensor> quantizeWeight(const std::vector<float> &w,
-                                                int64_t rows, int64_t cols,
-                                                SchemeAttr scheme,
-                                                numerics::ScaleSearch search) {
+/// `what` names the weight in errors (emitted at `op`): non-finite weights
+/// and scales that do not fit the scheme's scale type are rejected, since
+/// either would silently turn into wrong codes or NaN rows.
+static FailureOr<SmallVector<PackedTensor>>
+quantizeWeight(const std::vector<float> &w, int64_t rows, int64_t cols,
+               SchemeAttr scheme, numerics::ScaleSearch search, Operation *op,
+               StringRef what) {
   MLIRContext *ctx = scheme.getContext();
+  int64_t bad = numerics::findNonFinite(w.data(), rows * cols);
+  if (bad >= 0)
+    return op->emitOpError("weight ")
+           << what << " has a non-finite value "
+           << (std::isnan(w[bad]) ? "nan" : w[bad] > 0 ? "+inf" : "-inf")
+           << " at element ["
+           << bad / cols << ", " << bad % cols
+           << "]; nibble does not quantize NaN or infinite weights";
   numerics::QuantSpec spec = toQuantSpec(scheme, search);
   numerics::QuantizedMatrix q =
       numerics::quantizeMatrix(w.data(), rows, cols, spec);
+  int64_t badScale =
+      numerics::findNonFinite(q.scales.data(), (int64_t)q.scales.size());
+  if (badScale >= 0) {
+    // The group's weights: one row (or all of them, per tensor), one slice
+    // of K.
+    int64_t groupRow = badScale / q.groupsPerRow;
+    int64_t groupCol = badScale % q.groupsPerRow;
+    int64_t length = cols / q.groupsPerRow;
+    float absMax = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (q.scaleRows != 1 && r != groupRow)
+        continue;
+      for (int64_t c = groupCol * length; c < (groupCol + 1) * length; ++c)
+        absMax = std::max(absMax, std::fabs(w[r * cols + c]));
+    }
+    return op->emitOpError("weight ")
+           << what << ": the scale of group [" << groupRow << ", " << groupCol
+           << "] (largest magnitude " << absMax << ") does not fit "
+           << scheme.getScaleType() << " scales; use scale = f32";
+  }
   unsigned container = scheme.getContainerBits();
   Type i8 = IntegerType::get(ctx, 8);
   SmallVector<PackedTensor> tensors;
@@ -235,9 +270,17 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
   }
 
   // A shared param quantized before needs only the types of its tensors.
-  SmallVector<PackedTensor> tensors =
-      alreadyQuantized ? SmallVector<PackedTensor>()
-                       : quantizeWeight(weights, rows, cols, scheme, search);
+  SmallVector<PackedTensor> tensors;
+  if (!alreadyQuantized) {
+    std::string what =
+        param ? "'" + param.getName().str() + "'" : std::string("(constant)");
+    FailureOr<SmallVector<PackedTensor>> packed = quantizeWeight(
+        weights, rows, cols, scheme, search,
+        param ? param.getOperation() : linear.getOperation(), what);
+    if (failed(packed))
+      return failure();
+    tensors = std::move(*packed);
+  }
   if (alreadyQuantized) {
     tensors = quantized.params[param.getName()].second;
   } else if (param) {
@@ -326,6 +369,15 @@ void NibbleRTNPass::runOnOperation() {
     return signalPassFailure();
   std::string outputPath =
       outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
+  // The new archive must never replace the one it is made from (the
+  // module's other users, or the user's only copy, still need it).
+  if (outputPath == *inputPath || llvm::sys::fs::equivalent(outputPath,
+                                                            *inputPath)) {
+    module.emitError() << "nibble-rtn: output-weights '" << outputPath
+                       << "' is the input archive; write the packed weights "
+                          "to another file";
+    return signalPassFailure();
+  }
   // Borrowed: the quantized tensors and the mapped archive outlive write().
   SafeTensorsWriter writer;
   llvm::StringSet<> written;

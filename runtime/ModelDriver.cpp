@@ -16,6 +16,9 @@ namespace {
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
+/// The model is fine but its interface needs something the driver cannot do
+/// yet (a dtype .npy files cannot hold); nibblec uses the same status.
+constexpr int kExitUnsupported = 3;
 
 /// How the driver names itself in messages.
 struct Names {
@@ -208,7 +211,7 @@ int runModelDriver(const char *program, int argc, char **argv,
                              (expected ? expected : "none") + "'), found " +
                              nibble_dtype_name(inputs[i].dtype) + " (.npy '" +
                              npyDescr(inputs[i].dtype) + "')",
-                         kExitError);
+                         expected ? kExitError : kExitUnsupported);
     }
     if (nibble_model_bind_input(model, static_cast<int32_t>(i),
                                 inputs[i].data.data(), inputs[i].shape.data(),
@@ -225,7 +228,7 @@ int runModelDriver(const char *program, int argc, char **argv,
                          outputFiles[i] + ": output '" + desc.name +
                              "' has dtype " + nibble_dtype_name(desc.dtype) +
                              ", which .npy files cannot hold",
-                         kExitError);
+                         kExitUnsupported);
     size_t bytes = 0;
     nibble_model_output_bytes(model, static_cast<int32_t>(i), &bytes);
     outputs[i].resize(bytes);

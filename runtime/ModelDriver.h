@@ -9,7 +9,8 @@
 // One input file per model input, in order, and one --output per output.
 // Weights are resolved next to the executable, or next to the library.
 // Exit codes: 0 on success, 1 when the model, its weights or a file fail,
-// 2 on a usage error.
+// 2 on a usage error, 3 when an input or output has a dtype .npy files
+// cannot hold (bfloat16: unsupported, the status nibblec also uses).
 //
 //===----------------------------------------------------------------------===//
 

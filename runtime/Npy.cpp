@@ -15,6 +15,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace nibble {
 namespace runtime {
 
@@ -381,18 +384,35 @@ nibble_status writeNpy(const std::string &path, nibble_dtype dtype,
   if (nibble_status status =
           encodeNpy(dtype, shape, rank, data, bytes, encoded))
     return addErrorContext(status, path + ": ");
-  std::FILE *file = std::fopen(path.c_str(), "wb");
-  if (!file)
-    return fail(NIBBLE_ERROR_IO, "%s: cannot create: %s", path.c_str(),
-                std::strerror(errno));
-  size_t written = std::fwrite(encoded.data(), 1, encoded.size(), file);
-  int writeError = written == encoded.size() ? 0 : errno;
-  if (std::fclose(file) != 0 && writeError == 0)
+  // Written to a temporary file next to `path` and renamed into place, so
+  // that `path` holds a complete array or nothing (a full disk, a killed
+  // process).
+  std::string temporary = path + ".tmp-XXXXXX";
+  int fd = ::mkstemp(&temporary[0]);
+  if (fd < 0)
+    return fail(NIBBLE_ERROR_IO, "%s: cannot create a temporary file: %s",
+                path.c_str(), std::strerror(errno));
+  int writeError = 0;
+  for (size_t done = 0; done < encoded.size() && !writeError;) {
+    ssize_t n = ::write(fd, encoded.data() + done, encoded.size() - done);
+    if (n < 0 && errno != EINTR)
+      writeError = errno;
+    else if (n > 0)
+      done += size_t(n);
+  }
+  // mkstemp creates the file 0600; give it the permissions a new file gets.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (!writeError && ::fchmod(fd, 0666 & ~mask) != 0)
+    writeError = errno;
+  if (::close(fd) != 0 && !writeError)
     writeError = errno ? errno : EIO;
-  if (written != encoded.size() || writeError != 0) {
-    std::remove(path.c_str());
+  if (!writeError && std::rename(temporary.c_str(), path.c_str()) != 0)
+    writeError = errno;
+  if (writeError) {
+    ::unlink(temporary.c_str());
     return fail(NIBBLE_ERROR_IO, "%s: cannot write: %s", path.c_str(),
-                std::strerror(writeError ? writeError : EIO));
+                std::strerror(writeError));
   }
   return NIBBLE_OK;
 }

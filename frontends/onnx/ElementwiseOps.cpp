@@ -822,7 +822,7 @@ static LogicalResult convertCast(ImportContext &ctx) {
     return ctx.emitError() << "missing attribute 'to'";
   Type toType = ctx.elementType(to->i());
   if (!toType) {
-    InFlightDiagnostic diag = ctx.emitError();
+    InFlightDiagnostic diag = ctx.emitUnsupported();
     diag << "cannot cast input '"
          << (ctx.hasInput(0) ? ctx.node().input(0) : "") << "' to "
          << onnxTypeName(to->i()) << " (output '"

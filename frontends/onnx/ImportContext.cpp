@@ -48,6 +48,16 @@ InFlightDiagnostic ImportContext::emitErrorAt(Location loc) {
   return mlir::emitError(loc);
 }
 
+InFlightDiagnostic ImportContext::emitUnsupported() {
+  unsupported = true;
+  return emitError();
+}
+
+InFlightDiagnostic ImportContext::emitUnsupportedAt(Location loc) {
+  unsupported = true;
+  return mlir::emitError(loc);
+}
+
 InFlightDiagnostic ImportContext::emitError() {
   InFlightDiagnostic diag = mlir::emitError(currentLoc);
   // Unnamed nodes are named "<op>_<index>" in their location.
@@ -137,7 +147,7 @@ ImportContext::readTensor(const onnx::TensorProto &tensor,
                        ? builder.getI8Type()
                        : elementType(tensor.data_type());
   if (!elementTy)
-    return emitErrorAt(loc)
+    return emitUnsupportedAt(loc)
            << what << " has element type " << onnxTypeName(tensor.data_type())
            << ", which nibble does not import (supported: "
               "FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT8, "
@@ -462,9 +472,10 @@ DenseElementsAttr ImportContext::constantInput(unsigned i) {
 FailureOr<llvm::SmallVector<int64_t>> ImportContext::constantInts(unsigned i) {
   DenseElementsAttr attr = constantInput(i);
   if (!attr || !isa<IntegerType>(attr.getElementType())) {
-    return emitError() << "input " << i << " ('"
-                       << (hasInput(i) ? currentNode->input(i) : "")
-                       << "') must be an integer tensor known at import time "
+    return emitUnsupported()
+           << "input " << i << " ('"
+           << (hasInput(i) ? currentNode->input(i) : "")
+           << "') must be an integer tensor known at import time "
                           "(an initializer, a Constant or a foldable shape "
                           "computation); nibble imports static shapes only"
                        << bindInputHint(i);

@@ -112,6 +112,16 @@ public:
   /// node name.
   mlir::InFlightDiagnostic emitError();
 
+  /// Like emitError, for a valid model that uses something nibble does not
+  /// support (yet): an operator, a data type, an attribute value. The import
+  /// then reports its failure as unsupported (OnnxImportFailure), which
+  /// tools turn into a distinct exit status.
+  mlir::InFlightDiagnostic emitUnsupported();
+  /// emitUnsupported at `loc`, without the node prefix.
+  mlir::InFlightDiagnostic emitUnsupportedAt(mlir::Location loc);
+  /// Whether an emitUnsupported error was emitted.
+  bool sawUnsupported() const { return unsupported; }
+
   /// Number of inputs (including empty optional ones) and whether input `i`
   /// is present (not empty).
   unsigned numInputs() const { return currentNode->input_size(); }
@@ -258,6 +268,7 @@ private:
 
   mlir::MLIRContext &context;
   mlir::OpBuilder builder;
+  bool unsupported = false;
   const OnnxImportOptions &options;
   std::string modelDir;
   int64_t defaultOpset = 0;

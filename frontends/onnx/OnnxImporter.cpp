@@ -60,16 +60,16 @@ static FailureOr<RankedTensorType>
 graphInputType(ImportContext &ctx, const onnx::ValueInfoProto &info,
                const OnnxImportOptions &options, Location loc) {
   if (!info.type().has_tensor_type())
-    return emitError(loc) << "graph input '" << info.name()
-                          << "' is not a tensor";
+    return ctx.emitUnsupportedAt(loc)
+           << "graph input '" << info.name() << "' is not a tensor";
   const onnx::TypeProto_Tensor &tensor = info.type().tensor_type();
   // UINT8 inputs are i8 bytes the quantization operators read as unsigned.
   Type elementTy = tensor.elem_type() == onnx::TensorProto::UINT8
                        ? IntegerType::get(ctx.getContext(), 8)
                        : ctx.elementType(tensor.elem_type());
   if (!elementTy)
-    return emitError(loc) << "graph input '" << info.name()
-                          << "' has unsupported element type "
+    return ctx.emitUnsupportedAt(loc)
+           << "graph input '" << info.name() << "' has unsupported element type "
                           << onnx_import::onnxTypeName(tensor.elem_type());
   if (!tensor.has_shape())
     return emitError(loc) << "graph input '" << info.name()
@@ -87,7 +87,7 @@ graphInputType(ImportContext &ctx, const onnx::ValueInfoProto &info,
       }
     }
     if (!dim.has_dim_value() || dim.dim_value() < 0) {
-      InFlightDiagnostic diag = emitError(loc)
+      InFlightDiagnostic diag = ctx.emitUnsupportedAt(loc)
                                 << "graph input '" << info.name()
                                 << "' has dynamic dimension " << shape.size();
       if (dim.has_dim_param())
@@ -100,6 +100,10 @@ graphInputType(ImportContext &ctx, const onnx::ValueInfoProto &info,
     }
     shape.push_back(dim.dim_value());
   }
+  if (!checkedNumElements(shape))
+    return emitError(loc) << "graph input '" << info.name() << "' has shape "
+                          << formatShape(shape)
+                          << ", whose element count overflows int64";
   return RankedTensorType::get(shape, elementTy);
 }
 
@@ -113,14 +117,12 @@ static std::string sanitizeName(llvm::StringRef name) {
   return result;
 }
 
-FailureOr<OwningOpRef<ModuleOp>>
-importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
-                         MLIRContext &mlirCtx,
-                         const OnnxImportOptions &options) {
-  DialectRegistry registry;
-  registerOnnxImporterDialects(registry);
-  mlirCtx.appendDialectRegistry(registry);
-  mlirCtx.loadAllAvailableDialects();
+/// Imports the model whose ModelProto is `bytes` with `ctx`, which has not
+/// converted anything yet.
+static FailureOr<OwningOpRef<ModuleOp>>
+importModel(ImportContext &ctx, llvm::StringRef bytes,
+            llvm::StringRef modelPath, const OnnxImportOptions &options) {
+  MLIRContext &mlirCtx = *ctx.getContext();
   Location fileLoc = FileLineColLoc::get(&mlirCtx, modelPath, 0, 0);
 
   onnx::ModelProto model;
@@ -131,7 +133,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
   if (!model.has_graph())
     return emitError(fileLoc) << "not a valid ONNX model (no graph)";
   if (model.ir_version() < kMinIRVersion)
-    return emitError(fileLoc) << "ONNX IR version " << model.ir_version()
+    return ctx.emitUnsupportedAt(fileLoc) << "ONNX IR version " << model.ir_version()
                               << " is not supported (nibble needs "
                               << kMinIRVersion << " or later)";
   if (options.weightsPath.empty())
@@ -143,19 +145,19 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
     if (id.domain().empty() || id.domain() == "ai.onnx")
       opset = id.version();
   if (opset < kMinOpset || opset > kMaxOpset)
-    return emitError(fileLoc)
+    return ctx.emitUnsupportedAt(fileLoc)
            << "the model imports opset " << opset
            << " of the default ONNX domain; nibble supports opsets "
            << kMinOpset << " to " << kMaxOpset;
 
   const onnx::GraphProto &graph = model.graph();
-  ImportContext ctx(mlirCtx, options, modelPath);
   ctx.setOpset(opset);
   for (const onnx::TensorProto &init : graph.initializer())
     if (failed(ctx.loadInitializer(init)))
       return failure();
   if (graph.sparse_initializer_size())
-    return emitError(fileLoc) << "sparse initializers are not supported";
+    return ctx.emitUnsupportedAt(fileLoc)
+           << "sparse initializers are not supported";
   ctx.indexGraph(graph);
   if (failed(onnx_import::bindGraphInputs(ctx, graph, options, fileLoc)))
     return failure();
@@ -222,7 +224,8 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
             ? table.lookup(node.op_type(), opset)
             : table.lookup(node.domain() + "." + node.op_type(), domainOpset);
     if (!converter) {
-      return emitError(loc) << "unsupported ONNX operator '" << node.op_type()
+      return ctx.emitUnsupportedAt(loc)
+             << "unsupported ONNX operator '" << node.op_type()
                             << "' (node '" << nodeName << "', domain '"
                             << (defaultDomain ? "ai.onnx" : node.domain())
                             << "', opset " << domainOpset << ")";
@@ -230,7 +233,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
     if (!converter->readsUnsigned)
       for (const std::string &input : node.input())
         if (ctx.isUnsigned(input))
-          return emitError(loc)
+          return ctx.emitUnsupportedAt(loc)
                  << node.op_type() << " node '" << nodeName << "': input '"
                  << input
                  << "' is uint8, which nibble imports only as an input of "
@@ -240,8 +243,8 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
     for (int i = 0; i < node.output_size(); ++i)
       if (!node.output(i).empty() && ctx.isNeeded(node.output(i)) &&
           failed(ctx.typeOf(node.output(i), loc)))
-        return emitError(loc) << node.op_type() << " node '" << nodeName
-                              << "': output " << i << " ('" << node.output(i)
+        return ctx.emitUnsupportedAt(loc)
+               << node.op_type() << " node '" << nodeName << "': output " << i << " ('" << node.output(i)
                               << "') is not produced (not supported yet)";
   }
 
@@ -273,8 +276,29 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
 }
 
 FailureOr<OwningOpRef<ModuleOp>>
+importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
+                         MLIRContext &mlirCtx, const OnnxImportOptions &options,
+                         OnnxImportFailure *failureKind) {
+  DialectRegistry registry;
+  registerOnnxImporterDialects(registry);
+  mlirCtx.appendDialectRegistry(registry);
+  mlirCtx.loadAllAvailableDialects();
+  ImportContext ctx(mlirCtx, options, modelPath);
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      importModel(ctx, bytes, modelPath, options);
+  if (failureKind)
+    *failureKind = succeeded(module)       ? OnnxImportFailure::None
+                   : ctx.sawUnsupported() ? OnnxImportFailure::Unsupported
+                                          : OnnxImportFailure::Invalid;
+  return module;
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
 importOnnxModel(llvm::StringRef modelPath, MLIRContext &ctx,
-                const OnnxImportOptions &options) {
+                const OnnxImportOptions &options,
+                OnnxImportFailure *failureKind) {
+  if (failureKind)
+    *failureKind = OnnxImportFailure::Invalid;
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
       llvm::MemoryBuffer::getFile(modelPath, /*IsText=*/false,
                                   /*RequiresNullTerminator=*/false);
@@ -283,7 +307,7 @@ importOnnxModel(llvm::StringRef modelPath, MLIRContext &ctx,
            << "cannot open ONNX model '" << modelPath
            << "': " << file.getError().message();
   return importOnnxModelFromBytes((*file)->getBuffer(), modelPath, ctx,
-                                  options);
+                                  options, failureKind);
 }
 
 } // namespace nibble

@@ -63,22 +63,38 @@ llvm::Error addDimBinding(OnnxImportOptions &options, llvm::StringRef spec);
 /// input is already bound.
 llvm::Error addInputBinding(OnnxImportOptions &options, llvm::StringRef spec);
 
+/// Why an import failed.
+enum class OnnxImportFailure {
+  /// It did not fail.
+  None,
+  /// The file is not a valid model, or is inconsistent (a bad shape, a
+  /// missing input, data past the end of a file).
+  Invalid,
+  /// The model is valid but uses something nibble does not import (yet): an
+  /// operator, opset or IR version, data type, attribute value or dynamic
+  /// shape. Tools exit with a distinct status for these.
+  Unsupported,
+};
+
 /// Registers the dialects an imported module uses.
 void registerOnnxImporterDialects(mlir::DialectRegistry &registry);
 
 /// Imports the ONNX model at `modelPath`. External data files are resolved
 /// against the model's directory. Errors are emitted as diagnostics in `ctx`
-/// (at a location naming the node where there is one) and return failure.
+/// (at a location naming the node where there is one) and return failure;
+/// `failureKind`, when given, says why.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxModel(llvm::StringRef modelPath, mlir::MLIRContext &ctx,
-                const OnnxImportOptions &options);
+                const OnnxImportOptions &options,
+                OnnxImportFailure *failureKind = nullptr);
 
 /// Imports a model whose serialized ModelProto is `bytes`; `modelPath` names
 /// it in messages and locates its external data files.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
                          mlir::MLIRContext &ctx,
-                         const OnnxImportOptions &options);
+                         const OnnxImportOptions &options,
+                         OnnxImportFailure *failureKind = nullptr);
 
 } // namespace nibble
 

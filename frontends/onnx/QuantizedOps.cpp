@@ -28,6 +28,7 @@
 #include "frontends/onnx/ImportContext.h"
 
 #include "dialects/NibbleOps.h"
+#include "passes/numerics/Formats.h"
 #include "passes/numerics/Packing.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -35,6 +36,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 
@@ -87,6 +89,33 @@ static std::optional<ConstantData> constantData(ImportContext &ctx,
 }
 
 static bool isScaleType(Type t) { return t.isF32() || t.isF16() || t.isBF16(); }
+
+/// Errors (naming `name`, the element index and the value) if a scale of
+/// `scales` (f32, f16 or bf16) is NaN or infinite: a quantized weight with
+/// such a scale would silently dequantize to NaN rows.
+static LogicalResult checkFiniteScales(ImportContext &ctx,
+                                       const ConstantData &scales,
+                                       StringRef name) {
+  Type type = scales.type.getElementType();
+  int64_t size = type.isF32() ? 4 : 2;
+  for (int64_t i = 0, e = scales.bytes.size() / size; i < e; ++i) {
+    const uint8_t *at = scales.bytes.data() + i * size;
+    float value;
+    if (type.isF32()) {
+      std::memcpy(&value, at, 4);
+    } else {
+      uint16_t bits = uint16_t(at[0] | at[1] << 8);
+      value = type.isF16() ? numerics::f16BitsToFloat(bits)
+                           : numerics::bf16BitsToFloat(bits);
+    }
+    if (!std::isfinite(value))
+      return ctx.emitError()
+             << "scale '" << name << "' has a non-finite value "
+             << (std::isnan(value) ? "nan" : value > 0 ? "+inf" : "-inf")
+             << " at element " << i;
+  }
+  return success();
+}
 
 /// The archive dtype of a scale type.
 static DType scaleDType(Type t) {
@@ -370,7 +399,7 @@ static FailureOr<Value> broadcastableParam(ImportContext &ctx, Value param,
   if (type.getNumElements() == 1 && type.getRank() <= 1)
     return buildReshape(ctx.getBuilder(), ctx.loc(), param, {});
   if (type.getRank() != 1 || type.getDimSize(0) != shape[axis])
-    return ctx.emitError()
+    return ctx.emitUnsupported()
            << "shape mismatch: a scale or zero point " << type
            << " must be a scalar or a 1-D tensor of the size of axis " << axis
            << " (" << shape[axis]
@@ -421,7 +450,7 @@ static LogicalResult convertDequantizeElementwise(ImportContext &ctx) {
     return failure();
   if (!xType->getElementType().isInteger(8) &&
       !xType->getElementType().isInteger(32))
-    return ctx.emitError() << "dtype mismatch: DequantizeLinear of " << *xType
+    return ctx.emitUnsupported() << "dtype mismatch: DequantizeLinear of " << *xType
                            << " is not supported (int8, uint8 and int32 are)";
   if (!isa<FloatType>(sType->getElementType()))
     return ctx.emitError() << "dtype mismatch: the scale must be float, found "
@@ -466,6 +495,11 @@ static LogicalResult convertDequantizeLinear(ImportContext &ctx) {
     if (!matMul)
       transpose = transposeToMatMul(ctx, output);
     if (matMul || transpose) {
+      // A weight's scales must be finite whichever form it takes.
+      std::optional<ConstantData> scale = constantData(ctx, 1);
+      if (scale && isScaleType(scale->type.getElementType()) &&
+          failed(checkFiniteScales(ctx, *scale, ctx.node().input(1))))
+        return failure();
       std::string why;
       std::optional<QuantizedWeight> quantized =
           matchDequantizedWeight(ctx, *weight, transpose != nullptr, why);
@@ -525,7 +559,7 @@ static LogicalResult convertQuantizeLinear(ImportContext &ctx) {
                               "and scale, found "
                            << *xType << " and " << *sType;
   if (ctx.intAttr("block_size", 0) != 0)
-    return ctx.emitError() << "blocked QuantizeLinear is not supported";
+    return ctx.emitUnsupported() << "blocked QuantizeLinear is not supported";
   // The output type: the zero point's, else output_dtype, else uint8.
   int64_t outputType = ctx.intAttr("output_dtype", 0);
   bool isUnsigned;
@@ -534,13 +568,13 @@ static LogicalResult convertQuantizeLinear(ImportContext &ctx) {
     if (failed(zType))
       return failure();
     if (!zType->getElementType().isInteger(8))
-      return ctx.emitError() << "dtype mismatch: QuantizeLinear to " << *zType
+      return ctx.emitUnsupported() << "dtype mismatch: QuantizeLinear to " << *zType
                              << " is not supported (int8 and uint8 are)";
     isUnsigned = ctx.isUnsigned(ctx.node().input(2));
   } else {
     if (outputType != 0 && outputType != onnx::TensorProto::UINT8 &&
         outputType != onnx::TensorProto::INT8)
-      return ctx.emitError() << "QuantizeLinear to " << onnxTypeName(outputType)
+      return ctx.emitUnsupported() << "QuantizeLinear to " << onnxTypeName(outputType)
                              << " is not supported (int8 and uint8 are)";
     isUnsigned = outputType != onnx::TensorProto::INT8;
   }
@@ -770,25 +804,46 @@ static LogicalResult convertMatMulNBits(ImportContext &ctx) {
     return ctx.emitError() << "block_size = " << blockSize
                            << " must be a power of 2 and at least 16";
   if (bits != 4)
-    return ctx.emitError() << "bits = " << bits
+    return ctx.emitUnsupported() << "bits = " << bits
                            << " is not supported (nibble imports bits = 4)";
   if (k % blockSize != 0)
     return ctx.emitError() << "K = " << k
                            << " is not a multiple of block_size = " << blockSize
                            << " (padded blocks)";
   if (ctx.hasInput(4))
-    return ctx.emitError() << "g_idx (act-order) is not supported";
+    return ctx.emitUnsupported() << "g_idx (act-order) is not supported";
   const Initializer *bInit = ctx.initializerInput(1);
   int64_t nBlocks = k / blockSize, blob = blockSize * bits / 8;
+  // Every size below is a product of attributes: check that the products
+  // fit before anything is sized by them.
+  if (!checkedNumElements({n, nBlocks, blob}) || !checkedNumElements({n, k}))
+    return ctx.emitError() << "N = " << n << " and K = " << k
+                           << " give a weight too large to address";
+  SmallVector<int64_t, 3> bShape = {n, nBlocks, blob};
   if (!bInit || bInit->transposeOf || !ctx.isUnsigned(ctx.node().input(1)) ||
-      bInit->type.getNumElements() != n * nBlocks * blob)
-    return ctx.emitError() << "B must be a uint8 initializer of shape [" << n
-                           << ", " << nBlocks << ", " << blob << "]";
+      bInit->type.getShape() != ArrayRef<int64_t>(bShape))
+    return ctx.emitError() << "B must be a uint8 initializer of shape "
+                           << formatShape(bShape) << ", found "
+                           << (bInit ? formatShape(bInit->type.getShape())
+                                     : std::string("no initializer"));
+  // Scales (and zero points) are [N * n_blocks] (older exporters) or
+  // [N, n_blocks].
+  auto hasRowsShape = [&](RankedTensorType type, int64_t perRow) {
+    ArrayRef<int64_t> shape = type.getShape();
+    return (shape.size() == 1 && shape[0] == n * perRow) ||
+           (shape.size() == 2 && shape[0] == n && shape[1] == perRow);
+  };
   std::optional<ConstantData> scales = constantData(ctx, 2);
   if (!scales || !isScaleType(scales->type.getElementType()) ||
-      scales->size() != n * nBlocks)
+      !hasRowsShape(scales->type, nBlocks))
     return ctx.emitError() << "scales must be a constant float tensor of "
-                           << n * nBlocks << " elements ([N * n_blocks])";
+                              "shape [N * n_blocks] = ["
+                           << n * nBlocks << "] or [N, n_blocks] = [" << n
+                           << ", " << nBlocks << "], found "
+                           << (scales ? formatShape(scales->type.getShape())
+                                      : std::string("no constant"));
+  if (failed(checkFiniteScales(ctx, *scales, ctx.node().input(2))))
+    return failure();
   QuantizedWeight weight;
   weight.name = ctx.node().input(1);
   weight.n = n;
@@ -807,11 +862,15 @@ static LogicalResult convertMatMulNBits(ImportContext &ctx) {
     std::optional<ConstantData> zeros = constantData(ctx, 3);
     int64_t perRow = (nBlocks + 1) / 2;
     if (!zeros || !zeros->type.getElementType().isInteger(8) ||
-        !ctx.isUnsigned(ctx.node().input(3)) || zeros->size() != n * perRow)
+        !ctx.isUnsigned(ctx.node().input(3)))
+      return ctx.emitUnsupported()
+             << "zero_points must be a constant uint8 tensor (4-bit, packed "
+                "two per byte); float zero points are not supported";
+    if (!hasRowsShape(zeros->type, perRow))
       return ctx.emitError()
-             << "zero_points must be a constant uint8 tensor of " << n * perRow
-             << " elements (4-bit, packed two per byte); float zero points "
-                "are not supported";
+             << "zero_points must have shape [N * ceil(n_blocks / 2)] = ["
+             << n * perRow << "] or [N, ceil(n_blocks / 2)] = [" << n << ", "
+             << perRow << "], found " << formatShape(zeros->type.getShape());
     weight.zeros.resize(n * nBlocks);
     bool symmetric = true;
     for (int64_t row = 0; row < n; ++row)

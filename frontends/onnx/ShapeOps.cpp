@@ -162,7 +162,7 @@ static LogicalResult convertRange(ImportContext &ctx) {
                     delta = ctx.constantInput(2);
   if (!start || !limit || !delta) {
     unsigned unknown = !start ? 0 : !limit ? 1 : 2;
-    return ctx.emitError() << "start, limit and delta must be known at import "
+    return ctx.emitUnsupported() << "start, limit and delta must be known at import "
                               "time; nibble imports static shapes only"
                            << ctx.bindInputHint(unknown);
   }

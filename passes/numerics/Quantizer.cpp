@@ -283,6 +283,13 @@ std::string validateQuantSpec(const QuantSpec &spec, int64_t rows,
   return std::string();
 }
 
+int64_t findNonFinite(const float *values, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(values[i]))
+      return i;
+  return -1;
+}
+
 QuantizedMatrix quantizeMatrix(const float *weights, int64_t rows, int64_t cols,
                                const QuantSpec &spec) {
   assert(validateQuantSpec(spec, rows, cols).empty() && "invalid QuantSpec");

@@ -92,7 +92,15 @@ struct QuantizedMatrix {
 std::string validateQuantSpec(const QuantSpec &spec, int64_t rows,
                               int64_t cols);
 
-/// Quantizes `weights` (row-major rows x cols). `spec` must be valid.
+/// Returns the index of the first NaN or infinite element of `values`
+/// (`count` elements), or -1 if every element is finite. Quantizers check
+/// weights and the scales they computed with it: a NaN would otherwise
+/// become an arbitrary code and an infinity a NaN row.
+int64_t findNonFinite(const float *values, int64_t count);
+
+/// Quantizes `weights` (row-major rows x cols). `spec` must be valid. The
+/// weights should be finite (findNonFinite); scales that overflow their
+/// storage type come out infinite.
 QuantizedMatrix quantizeMatrix(const float *weights, int64_t rows, int64_t cols,
                                const QuantSpec &spec);
 

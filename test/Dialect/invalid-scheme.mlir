@@ -39,3 +39,19 @@ func.func @act() attributes {s = #nibble.scheme<w8, act = int4>} { return }
 
 // expected-error @+1 {{unknown scheme parameter 'blocks'}}
 func.func @unknown() attributes {s = #nibble.scheme<w8, blocks>} { return }
+
+// -----
+
+// expected-error @+1 {{unknown weight format 'int4' (expected int, nf4, fp4 or fp8)}}
+func.func @format_key() attributes {s = #nibble.scheme<w4a16, format = int4>} { return }
+
+// -----
+
+// expected-error @+1 {{bits must be between 1 and 64, found -3}}
+func.func @bits_key_negative() attributes {s = #nibble.scheme<w4a16, bits = -3>} { return }
+
+// -----
+
+// An override is checked like the field it replaces.
+// expected-error @+1 {{integer weights must have 2 to 8 bits, found 12}}
+func.func @bits_key_range() attributes {s = #nibble.scheme<w8a16, bits = 12>} { return }

@@ -10,6 +10,14 @@
 // CHECK-SAME: p3 = #nibble.scheme<fp8, channel, sym, act = fp8_dynamic>
 // CHECK-SAME: p4 = #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
 // CHECK-SAME: p5 = #nibble.scheme<w4, group = 32, asym>
+// CHECK-SAME: p6 = #nibble.scheme<w4, channel, sym>
+// CHECK-SAME: p7 = #nibble.scheme<w4, tensor, sym>
+// CHECK-SAME: p8 = #nibble.scheme<w3, group = 128, sym>
+// CHECK-SAME: p9 = #nibble.scheme<nf4, group = 64, sym>
+// CHECK-SAME: pa = #nibble.scheme<w8, group = 32, asym, scale = bf16>
+// CHECK-SAME: pb = #nibble.scheme<w4, group = 64, sym, scale = f16, double_quant = 256>
+// CHECK-SAME: pc = #nibble.scheme<w8, channel, sym>
+// CHECK-SAME: pd = #nibble.scheme<fp4, channel, sym, act = fp8_dynamic>
 // CHECK-SAME: s0 = #nibble.scheme<w8, channel, sym>
 // CHECK-SAME: s1 = #nibble.scheme<w4, group = 128, sym>
 // CHECK-SAME: s2 = #nibble.scheme<w4, group = 32, asym, scale = f16>
@@ -32,7 +40,15 @@ func.func @schemes() attributes {
   p2 = #nibble.scheme<w8a8>,
   p3 = #nibble.scheme<fp8_dynamic>,
   p4 = #nibble.scheme<qlora>,
-  p5 = #nibble.scheme<w4a16, group = 32, asym>
+  p5 = #nibble.scheme<w4a16, group = 32, asym>,
+  p6 = #nibble.scheme<w4a16, channel>,
+  p7 = #nibble.scheme<w4a16, tensor>,
+  p8 = #nibble.scheme<w4a16, bits = 3>,
+  p9 = #nibble.scheme<qlora, double_quant = 0>,
+  pa = #nibble.scheme<w8a8, group = 32, asym, scale = bf16, act = none>,
+  pb = #nibble.scheme<qlora, format = int, scale = f16>,
+  pc = #nibble.scheme<w4a16, group = 64, channel, bits = 8>,
+  pd = #nibble.scheme<fp8_dynamic, format = fp4>
 } {
   return
 }

@@ -56,3 +56,31 @@ module attributes {nibble.weights = "/nonexistent/weights.safetensors"} {
     return %0 : tensor<3x2xf32>
   }
 }
+
+// -----
+
+func.func @nan_weight(%x: tensor<3x32xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, 0x7FC00000, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]> : tensor<2x32xf32>
+  // expected-error @+1 {{weight (constant) has a non-finite value nan at element [1, 5]; nibble does not quantize NaN or infinite weights}}
+  %0 = nibble.linear %x, %w : (tensor<3x32xf32>, tensor<2x32xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @inf_weight(%x: tensor<3x32xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0x7F800000], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]> : tensor<2x32xf32>
+  // expected-error @+1 {{weight (constant) has a non-finite value +inf at element [0, 31]}}
+  %0 = nibble.linear %x, %w : (tensor<3x32xf32>, tensor<2x32xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+// A 4-bit symmetric scale is absmax / 7: 1e6 / 7 is above f16's 65504.
+func.func @f16_scale_overflow(%x: tensor<3x32xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0e6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]> : tensor<2x32xf32>
+  // expected-error @+1 {{weight (constant): the scale of group [1, 0] (largest magnitude 1.000000e+06) does not fit 'f16' scales; use scale = f32}}
+  %0 = nibble.linear %x, %w scheme <w4, group = 32, scale = f16> : (tensor<3x32xf32>, tensor<2x32xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

@@ -10,6 +10,16 @@
 // executable (reads .npy inputs, writes .npy outputs). Each --emit level
 // stops the pipeline at that stage, in pipeline order, as Toy's toyc does.
 //
+// Exit status: 0 on success, 1 on an error (bad input, bad option, a failed
+// step), 3 when the input is valid but uses something nibble does not
+// support yet (kExitUnsupported; e.g. an ONNX operator outside the list).
+//
+// Files: nibblec writes only its outputs (the -o file, the weights sidecar,
+// and with --emit=mlir the archive the IR names), each atomically (to a
+// temporary next to it, then renamed), and never over one of its inputs.
+// Intermediate files live in a private temporary directory that is removed
+// when nibblec exits.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/CodeGen.h"
@@ -35,8 +45,9 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -103,10 +114,54 @@ static cl::list<std::string> bindInputs(
              "signature); repeatable"),
     cl::value_desc("name=file.npy"), cl::cat(category));
 
+/// Exit statuses (documented in the file comment and the README).
+constexpr int kExitError = 1;
+constexpr int kExitUnsupported = 3;
+
 /// Prints `message` as an error and returns the tool's failure code.
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "nibblec") << message << "\n";
-  return 1;
+  return kExitError;
+}
+
+namespace {
+/// A private directory for intermediate files, created under the system's
+/// temporary directory (TMPDIR) and removed with its contents when the
+/// object dies, on success and on failure alike.
+class ScratchDirectory {
+public:
+  ScratchDirectory() = default;
+  ScratchDirectory(const ScratchDirectory &) = delete;
+  ScratchDirectory &operator=(const ScratchDirectory &) = delete;
+  ~ScratchDirectory() {
+    if (!root.empty())
+      llvm::sys::fs::remove_directories(root);
+  }
+
+  /// Returns the path of `name` inside the directory, creating the
+  /// directory on first use. The file is removed if nibblec is killed.
+  llvm::Expected<std::string> file(StringRef name) {
+    if (root.empty()) {
+      if (std::error_code ec =
+              llvm::sys::fs::createUniqueDirectory("nibblec", root))
+        return llvm::createStringError(
+            "cannot create a temporary directory: " + ec.message());
+    }
+    llvm::SmallString<256> path(root);
+    llvm::sys::path::append(path, name);
+    llvm::sys::RemoveFileOnSignal(path);
+    return std::string(path);
+  }
+
+private:
+  llvm::SmallString<256> root;
+};
+} // namespace
+
+/// True if `a` and `b` name the same file (or the same path, when neither
+/// exists yet).
+static bool isSameFile(StringRef a, StringRef b) {
+  return a == b || llvm::sys::fs::equivalent(a, b);
 }
 
 /// The output path: -o, or the input's stem with the action's extension
@@ -141,8 +196,9 @@ static std::string outputStem(StringRef output) {
   return std::string(path);
 }
 
-/// Sets `scheme` on every linear that has none and runs nibble-rtn.
-static LogicalResult quantize(ModuleOp module, StringRef stem) {
+/// Sets `scheme` on every linear that has none and runs nibble-rtn, which
+/// writes the packed weights to `archivePath`.
+static LogicalResult quantize(ModuleOp module, StringRef archivePath) {
   Attribute parsed =
       parseAttribute("#nibble.scheme<" + scheme + ">", module.getContext());
   auto schemeAttr = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
@@ -155,7 +211,7 @@ static LogicalResult quantize(ModuleOp module, StringRef stem) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   nibble::NibbleRTNOptions options;
   options.scaleSearch = search;
-  options.outputWeights = (stem + ".rtn.safetensors").str();
+  options.outputWeights = archivePath.str();
   pm.addPass(nibble::createNibbleRTN(options));
   return pm.run(module);
 }
@@ -190,16 +246,37 @@ static LogicalResult writeSidecar(ModuleOp module,
   return success();
 }
 
-/// Writes `text` to `path` ("-" = stdout).
+/// Writes `text` to `path` ("-" = stdout), atomically: the file appears
+/// complete or not at all.
 static llvm::Error writeFile(StringRef path, StringRef text) {
-  std::error_code ec;
-  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
+  if (llvm::Error error = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << text;
+        return llvm::Error::success();
+      }))
     return llvm::createStringError("cannot write " + path + ": " +
-                                   ec.message());
-  file.os() << text;
-  file.keep();
+                                   llvm::toString(std::move(error)));
   return llvm::Error::success();
+}
+
+/// Links `job` into `job.output` atomically: into a temporary next to it,
+/// renamed into place once the linker succeeded.
+static llvm::Error linkAtomically(nibble::LinkJob job) {
+  std::string output = job.output;
+  llvm::SmallString<256> temporary;
+  llvm::sys::fs::createUniquePath(output + ".tmp-%%%%%%%%", temporary,
+                                  /*MakeAbsolute=*/false);
+  llvm::sys::RemoveFileOnSignal(temporary);
+  job.output = std::string(temporary);
+  llvm::Error linked = nibble::linkModel(job);
+  if (!linked) {
+    if (std::error_code ec = llvm::sys::fs::rename(temporary, output))
+      linked = llvm::createStringError("cannot rename " + temporary +
+                                       " to " + output + ": " + ec.message());
+  }
+  if (linked)
+    llvm::sys::fs::remove(temporary);
+  llvm::sys::DontRemoveFileOnSignal(temporary);
+  return linked;
 }
 
 int main(int argc, char **argv) {
@@ -233,11 +310,43 @@ int main(int argc, char **argv) {
 
   std::string output = outputPath();
   std::string stem = outputStem(output);
+  // With --emit=mlir the archives are outputs (the IR names them) and sit
+  // next to it; otherwise they are intermediates.
+  ScratchDirectory scratch;
   OwningOpRef<ModuleOp> module;
+  bool emitsIR = emitAction == EmitAction::MLIR;
+  auto intermediate = [&](StringRef suffix) -> llvm::Expected<std::string> {
+    if (emitsIR)
+      return (stem + suffix).str();
+    return scratch.file(("model" + suffix).str());
+  };
+  // Outputs must never replace an input.
+  auto checkNotAnInput = [&](StringRef path) -> llvm::Error {
+    llvm::SmallVector<std::string> inputs = {inputFile};
+    for (const std::string &binding : bindInputs)
+      inputs.push_back(StringRef(binding).split('=').second.str());
+    if (module)
+      if (auto archive =
+              (*module)->getAttrOfType<StringAttr>(nibble::kWeightsAttrName))
+        inputs.push_back(archive.str());
+    for (const std::string &input : inputs)
+      if (isSameFile(path, input))
+        return llvm::createStringError(
+            "output " + path + " would overwrite the input " + input +
+            "; choose another -o");
+    return llvm::Error::success();
+  };
+  if (output != "-")
+    if (llvm::Error error = checkNotAnInput(output))
+      return fail(llvm::toString(std::move(error)));
   if (llvm::sys::path::extension(inputFile) == ".onnx") {
-    // Initializers go to an archive next to the output.
     nibble::OnnxImportOptions options;
-    options.weightsPath = stem + ".onnx.safetensors";
+    llvm::Expected<std::string> archive = intermediate(".onnx.safetensors");
+    if (!archive)
+      return fail(llvm::toString(archive.takeError()));
+    if (llvm::Error error = checkNotAnInput(*archive))
+      return fail(llvm::toString(std::move(error)));
+    options.weightsPath = *archive;
     options.functionName = entry;
     for (const std::string &binding : onnxDims)
       if (llvm::Error error = nibble::addDimBinding(options, binding))
@@ -245,10 +354,12 @@ int main(int argc, char **argv) {
     for (const std::string &binding : bindInputs)
       if (llvm::Error error = nibble::addInputBinding(options, binding))
         return fail(llvm::toString(std::move(error)));
+    nibble::OnnxImportFailure why = nibble::OnnxImportFailure::None;
     FailureOr<OwningOpRef<ModuleOp>> imported =
-        nibble::importOnnxModel(inputFile, context, options);
+        nibble::importOnnxModel(inputFile, context, options, &why);
     if (failed(imported))
-      return 1;
+      return why == nibble::OnnxImportFailure::Unsupported ? kExitUnsupported
+                                                           : kExitError;
     module = std::move(*imported);
   } else {
     module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, {&context});
@@ -256,9 +367,16 @@ int main(int argc, char **argv) {
       return fail("cannot parse " + inputFile);
   }
 
-  if (!scheme.empty() && failed(quantize(*module, stem)))
-    return 1;
-  if (emitAction == EmitAction::MLIR) {
+  if (!scheme.empty()) {
+    llvm::Expected<std::string> archive = intermediate(".rtn.safetensors");
+    if (!archive)
+      return fail(llvm::toString(archive.takeError()));
+    if (llvm::Error error = checkNotAnInput(*archive))
+      return fail(llvm::toString(std::move(error)));
+    if (failed(quantize(*module, *archive)))
+      return kExitError;
+  }
+  if (emitsIR) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
@@ -278,11 +396,11 @@ int main(int argc, char **argv) {
     options.entry = entry;
     pm.addPass(nibble::createNibbleParamsToArguments(options));
     if (failed(pm.run(*module)))
-      return 1;
+      return kExitError;
   }
   FailureOr<nibble::ModelInterface> model = nibble::describeModel(func);
   if (failed(model))
-    return 1;
+    return kExitError;
   // The interface is recorded; LLVM has no use for the argument names.
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
     func.removeArgAttr(i, nibble::kParamArgAttrName);
@@ -296,9 +414,11 @@ int main(int argc, char **argv) {
       emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
   if (linking && !model->params.empty()) {
     std::string sidecar = stem + ".weights.safetensors";
+    if (llvm::Error error = checkNotAnInput(sidecar))
+      return fail(llvm::toString(std::move(error)));
     model->weightsFile = llvm::sys::path::filename(sidecar).str();
     if (failed(writeSidecar(*module, *model, sidecar)))
-      return 1;
+      return kExitError;
   }
 
   nibble::prefixModelSymbols(*module);
@@ -320,31 +440,33 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // Machine code, into the output or a temporary object to link.
-  llvm::SmallString<128> objectPath(output);
-  if (linking)
-    objectPath = stem + ".o";
+  // Machine code: the output itself, or an intermediate object to link.
+  llvm::SmallString<0> machineCode;
   {
-    std::error_code ec;
-    llvm::ToolOutputFile file(objectPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return fail("cannot write " + objectPath + ": " + ec.message());
+    llvm::raw_svector_ostream os(machineCode);
     if (llvm::Error error = nibble::emitMachineCode(
-            **llvmModule, **machine, emitAction == EmitAction::Assembly,
-            file.os()))
+            **llvmModule, **machine, emitAction == EmitAction::Assembly, os))
       return fail(llvm::toString(std::move(error)));
-    file.keep();
   }
-  if (!linking)
+  if (!linking) {
+    if (llvm::Error error = writeFile(output, machineCode))
+      return fail(llvm::toString(std::move(error)));
     return 0;
-
-  std::string abiSource = stem + ".abi.c";
+  }
+  llvm::Expected<std::string> objectPath = scratch.file("model.o");
+  if (!objectPath)
+    return fail(llvm::toString(objectPath.takeError()));
+  if (llvm::Error error = writeFile(*objectPath, machineCode))
+    return fail(llvm::toString(std::move(error)));
+  llvm::Expected<std::string> abiSource = scratch.file("model.abi.c");
+  if (!abiSource)
+    return fail(llvm::toString(abiSource.takeError()));
   if (llvm::Error error =
-          writeFile(abiSource, nibble::generateAbiSource(*model)))
+          writeFile(*abiSource, nibble::generateAbiSource(*model)))
     return fail(llvm::toString(std::move(error)));
   nibble::LinkJob job;
   job.target = *targetSpec;
-  job.inputs = {std::string(objectPath), abiSource};
+  job.inputs = {*objectPath, *abiSource};
   job.output = output;
   job.sharedLibrary = emitAction == EmitAction::Library;
   job.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
@@ -356,14 +478,7 @@ int main(int argc, char **argv) {
   if (!targetSpec->isHost && targetSpec->isAArch64())
     llvm::sys::path::append(libDir, "aarch64");
   job.runtimeLibDir = std::string(libDir);
-  llvm::Error linked = nibble::linkModel(job);
-  llvm::sys::fs::remove(objectPath);
-  llvm::sys::fs::remove(abiSource);
-  // The archives of the import and of quantization were intermediate: the
-  // binary reads the sidecar (or embeds its weights).
-  llvm::sys::fs::remove(stem + ".onnx.safetensors");
-  llvm::sys::fs::remove(stem + ".rtn.safetensors");
-  if (linked)
+  if (llvm::Error linked = linkAtomically(std::move(job)))
     return fail(llvm::toString(std::move(linked)));
   return 0;
 }

@@ -341,6 +341,21 @@ void NibbleRTNPass::runOnOperation() {
   FailureOr<SchemeAttr> optionScheme = getOptionScheme();
   if (failed(optionScheme))
     return signalPassFailure();
+  // The new archive must never replace the one it is made from (the
+  // module's other users, or the user's only copy, still need it). Checked
+  // before any work is done.
+  if (auto input = module->getAttrOfType<StringAttr>(kWeightsAttrName)) {
+    std::string output = outputWeights.empty()
+                             ? defaultOutputPath(input.getValue())
+                             : std::string(outputWeights);
+    if (output == input.getValue() ||
+        llvm::sys::fs::equivalent(output, input.getValue())) {
+      module.emitError() << "nibble-rtn: output-weights '" << output
+                         << "' is the input archive; write the packed "
+                            "weights to another file";
+      return signalPassFailure();
+    }
+  }
 
   SmallVector<LinearOp> linears;
   module.walk([&](LinearOp linear) { linears.push_back(linear); });
@@ -369,15 +384,6 @@ void NibbleRTNPass::runOnOperation() {
     return signalPassFailure();
   std::string outputPath =
       outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
-  // The new archive must never replace the one it is made from (the
-  // module's other users, or the user's only copy, still need it).
-  if (outputPath == *inputPath || llvm::sys::fs::equivalent(outputPath,
-                                                            *inputPath)) {
-    module.emitError() << "nibble-rtn: output-weights '" << outputPath
-                       << "' is the input archive; write the packed weights "
-                          "to another file";
-    return signalPassFailure();
-  }
   // Borrowed: the quantized tensors and the mapped archive outlive write().
   SafeTensorsWriter writer;
   llvm::StringSet<> written;

@@ -5,6 +5,7 @@
 #include "runtime/nibble_runtime.h"
 
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -142,6 +143,10 @@ bool parseArguments(int argc, char **argv, std::vector<std::string> &inputs,
 
 int runModelDriver(const char *program, int argc, char **argv,
                    const DriverModel &source) {
+  // A write past the file-size limit (RLIMIT_FSIZE) then fails with EFBIG,
+  // is reported, and its temporary file removed, instead of killing the
+  // program half-way through writing an output.
+  std::signal(SIGXFSZ, SIG_IGN);
   Names names{program, program};
   if (source.libraryPath)
     names.command += std::string(" ") + source.libraryPath;
@@ -201,6 +206,12 @@ int runModelDriver(const char *program, int argc, char **argv,
   for (size_t i = 0; i < inputFiles.size(); ++i) {
     const nibble_tensor_desc &desc = abi->inputs[i];
     const std::string &file = inputFiles[i];
+    if (!npyDescr(desc.dtype))
+      return reportError(names,
+                         file + ": input '" + desc.name + "' has dtype " +
+                             nibble_dtype_name(desc.dtype) +
+                             ", which .npy files cannot hold",
+                         kExitUnsupported);
     if (readNpy(file, inputs[i]) != NIBBLE_OK)
       return reportError(names, nibble_last_error(), kExitError);
     if (inputs[i].dtype != desc.dtype) {
@@ -211,7 +222,7 @@ int runModelDriver(const char *program, int argc, char **argv,
                              (expected ? expected : "none") + "'), found " +
                              nibble_dtype_name(inputs[i].dtype) + " (.npy '" +
                              npyDescr(inputs[i].dtype) + "')",
-                         expected ? kExitError : kExitUnsupported);
+                         kExitError);
     }
     if (nibble_model_bind_input(model, static_cast<int32_t>(i),
                                 inputs[i].data.data(), inputs[i].shape.data(),

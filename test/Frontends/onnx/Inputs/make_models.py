@@ -870,9 +870,61 @@ def err_malformed(out_dir):
         f.write(data[:len(data) // 2])
 
 
+def err_cycle():
+    """Two nodes that read each other's output (ONNX graphs are acyclic and
+    topologically sorted)."""
+    return model([helper.make_node("Relu", ["b"], ["a"], name="first"),
+                  helper.make_node("Relu", ["a"], ["b"], name="second")],
+                 [x_in()], [value("a", FLOAT, [2, 3])])
+
+
+def err_huge_dims():
+    """A graph input whose dimensions multiply past int64."""
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                 [value("x", FLOAT, [1 << 40, 1 << 40])],
+                 [value("y", FLOAT, [1 << 40, 1 << 40])])
+
+
+def err_claims_huge():
+    """An initializer that claims 100 GB (25 Gi floats) but holds one float:
+    rejected before anything is allocated for it."""
+    tensor = TensorProto(name="w", data_type=FLOAT, dims=[25 << 30],
+                         float_data=[1.0])
+    return model([helper.make_node("Add", ["x", "w"], ["y"], name="add")],
+                 [value("x", FLOAT, [1])], [value("y", FLOAT, [1])],
+                 [tensor])
+
+
+def err_deep_nesting(out_dir):
+    """A graph input type nested 1000 levels deep (sequence of sequence of
+    ...), far past protobuf's default recursion limit of 100. Written as raw
+    protobuf bytes: TypeProto.sequence_type (field 4) holds a
+    TypeProto.Sequence whose elem_type (field 1) is a TypeProto."""
+    def length_delimited(field, payload):
+        key = bytes([(field << 3) | 2])
+        size, n = b"", len(payload)
+        while True:
+            byte = n & 0x7F
+            n >>= 7
+            size += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return key + size + payload
+    tensor_type = length_delimited(1, b"\x08\x01")  # tensor_type{elem_type: 1}
+    type_proto = tensor_type
+    for _ in range(1000):
+        type_proto = length_delimited(4, length_delimited(1, type_proto))
+    value_info = length_delimited(1, b"x") + length_delimited(2, type_proto)
+    graph = length_delimited(11, value_info)
+    m = case_linear().model
+    data = m.SerializeToString() + length_delimited(7, graph)
+    with open(os.path.join(out_dir, "deep_nesting.onnx"), "wb") as f:
+        f.write(data)
+
+
 # Errors that write their own files.
 FILE_ERRORS = {"missing_data": err_missing_data, "short_data": err_short_data,
-               "escaping_data": err_escaping_data, "malformed": err_malformed}
+               "escaping_data": err_escaping_data, "malformed": err_malformed,
+               "deep_nesting": err_deep_nesting}
 
 CASES = {name[5:]: fn for name, fn in globals().items()
          if name.startswith("case_")}

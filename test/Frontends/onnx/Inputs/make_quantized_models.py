@@ -472,6 +472,73 @@ def error_fallback():
 
 CASES = {name[5:]: fn for name, fn in globals().items()
          if name.startswith("case_")}
+def error_nbits_overflow():
+    """K = N = 2^34: N * n_blocks * blob overflows int64 (it used to wrap to
+    0, match the empty B and crash while unpacking). The model is ~200
+    bytes."""
+    k = n = 1 << 34
+    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
+                              name="huge", K=k, N=n, bits=4, block_size=32,
+                              domain="com.microsoft")]
+    return model(nodes, [value("x", FLOAT, [1, 32])],
+                 [value("y", FLOAT, [1, 4])],
+                 [init("b", np.zeros((0,), np.uint8)),
+                  init("s", np.zeros((0,), np.float32))], ms=True)
+
+
+def error_nbits_b_shape():
+    """B has the right element count but not the shape [N, n_blocks, blob]."""
+    k, n = 64, 4
+    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
+                              name="flat", K=k, N=n, bits=4, block_size=32,
+                              domain="com.microsoft")]
+    return model(nodes, [value("x", FLOAT, [1, k])],
+                 [value("y", FLOAT, [1, n])],
+                 [init("b", np.zeros((n * 2 * 16,), np.uint8)),
+                  init("s", np.ones(n * 2, np.float32))], ms=True)
+
+
+def error_nbits_scale_shape():
+    """Scales with N * n_blocks elements in a shape that is neither
+    [N * n_blocks] nor [N, n_blocks]."""
+    k, n = 64, 4
+    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
+                              name="scales", K=k, N=n, bits=4, block_size=32,
+                              domain="com.microsoft")]
+    return model(nodes, [value("x", FLOAT, [1, k])],
+                 [value("y", FLOAT, [1, n])],
+                 [init("b", np.zeros((n, 2, 16), np.uint8)),
+                  init("s", np.ones((2, n), np.float32))], ms=True)
+
+
+def error_nbits_nan_scale():
+    """A NaN scale would dequantize its block to NaN."""
+    k, n = 64, 4
+    scales = np.ones(n * 2, np.float32)
+    scales[5] = np.nan
+    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
+                              name="nan", K=k, N=n, bits=4, block_size=32,
+                              domain="com.microsoft")]
+    return model(nodes, [value("x", FLOAT, [1, k])],
+                 [value("y", FLOAT, [1, n])],
+                 [init("b", np.zeros((n, 2, 16), np.uint8)),
+                  init("s", scales)], ms=True)
+
+
+def error_dq_inf_scale():
+    """A per-channel weight scale of +inf (DequantizeLinear -> MatMul)."""
+    scales = np.ones(4, np.float32)
+    scales[2] = np.inf
+    nodes = [
+        helper.make_node("DequantizeLinear", ["wq", "ws"], ["w"], axis=1,
+                         name="dqinf"),
+        helper.make_node("MatMul", ["x", "w"], ["y"], name="fc"),
+    ]
+    return model(nodes, [value("x", FLOAT, [1, 8])],
+                 [value("y", FLOAT, [1, 4])],
+                 [init("wq", np.ones((8, 4), np.int8)), init("ws", scales)])
+
+
 ERRORS = {name: fn for name, fn in globals().items()
           if name.startswith("error_")}
 

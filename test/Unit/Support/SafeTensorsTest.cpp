@@ -217,6 +217,37 @@ TEST_F(SafeTensorsTest, HeaderNotValidJSON) {
               AllOf(HasSubstr(path), HasSubstr("header is not valid JSON")));
 }
 
+// A 200 KB header nesting arrays 100,000 deep used to overflow the stack
+// inside llvm::json::parse; the nesting is bounded before parsing.
+TEST_F(SafeTensorsTest, DeeplyNestedHeaderIsRejectedNotRecursed) {
+  std::string header = "{\"w\":" + std::string(100000, '[') +
+                       std::string(100000, ']') + "}";
+  std::string path = writeFile("deep.safetensors", header);
+  EXPECT_THAT(openError(path),
+              AllOf(HasSubstr(path),
+                    HasSubstr("header nests JSON arrays or objects more than "
+                              "64 levels deep")));
+  // Brackets inside strings do not count.
+  std::string quoted = "{\"__metadata__\":{\"k\":\"" + std::string(1000, '[') +
+                       "\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+                       "\"data_offsets\":[0,4]}}";
+  auto file = SafeTensorsFile::open(
+      writeFile("quoted.safetensors", quoted, std::string(4, '\0')));
+  ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+  EXPECT_EQ((*file)->metadata().at("k"), std::string(1000, '['));
+}
+
+// A 10-byte data section cannot back a tensor that claims 100 GB: the
+// claim is checked against the file before anything is read or allocated.
+TEST_F(SafeTensorsTest, SmallFileClaimingHugeTensor) {
+  std::string path = writeFile(
+      "claim.safetensors",
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[26843545600],"
+      "\"data_offsets\":[0,107374182400]}}",
+      std::string(10, '\0'));
+  EXPECT_THAT(openError(path), HasSubstr(path));
+}
+
 TEST_F(SafeTensorsTest, HeaderNotAnObject) {
   std::string path = writeFile("array.safetensors", "[1, 2, 3]");
   EXPECT_THAT(openError(path),

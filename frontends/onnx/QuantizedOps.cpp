@@ -807,7 +807,7 @@ static LogicalResult convertMatMulNBits(ImportContext &ctx) {
     return ctx.emitUnsupported() << "bits = " << bits
                            << " is not supported (nibble imports bits = 4)";
   if (k % blockSize != 0)
-    return ctx.emitError() << "K = " << k
+    return ctx.emitUnsupported() << "K = " << k
                            << " is not a multiple of block_size = " << blockSize
                            << " (padded blocks)";
   if (ctx.hasInput(4))

@@ -144,7 +144,11 @@ static LogicalResult convertNary(ImportContext &ctx,
     return failure();
   if (!resultElementType)
     resultElementType = types[0].getElementType();
-  auto resultType = RankedTensorType::get(*shape, resultElementType);
+  FailureOr<RankedTensorType> checkedType =
+      ctx.checkedTensorType(*shape, resultElementType);
+  if (failed(checkedType))
+    return failure();
+  RankedTensorType resultType = *checkedType;
 
   if (fold && resultType.getNumElements() <= kMaxFoldElements) {
     SmallVector<DenseElementsAttr> known;

@@ -48,6 +48,16 @@ InFlightDiagnostic ImportContext::emitErrorAt(Location loc) {
   return mlir::emitError(loc);
 }
 
+FailureOr<RankedTensorType>
+ImportContext::checkedTensorType(llvm::ArrayRef<int64_t> shape,
+                                 Type elementType) {
+  if (!checkedNumElements(shape))
+    return emitError() << "the output shape " << formatShape(shape)
+                       << " has a negative dimension or more elements than "
+                          "int64 can count";
+  return RankedTensorType::get(shape, elementType);
+}
+
 InFlightDiagnostic ImportContext::emitUnsupported() {
   unsupported = true;
   return emitError();

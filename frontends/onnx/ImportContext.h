@@ -119,6 +119,13 @@ public:
   mlir::InFlightDiagnostic emitUnsupported();
   /// emitUnsupported at `loc`, without the node prefix.
   mlir::InFlightDiagnostic emitUnsupportedAt(mlir::Location loc);
+  /// The type of a tensor of `shape` computed from the model (a broadcast, a
+  /// requested shape, a concatenation), or an error at the node when a
+  /// dimension is negative or the element count overflows int64_t (the
+  /// one place importers check the size products they derive).
+  mlir::FailureOr<mlir::RankedTensorType>
+  checkedTensorType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType);
+
   /// Whether an emitUnsupported error was emitted.
   bool sawUnsupported() const { return unsupported; }
 

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 
@@ -62,7 +63,11 @@ static LogicalResult setReshaped(ImportContext &ctx, ArrayRef<int64_t> shape) {
   FailureOr<RankedTensorType> type = ctx.inputType(0);
   if (failed(type))
     return failure();
-  auto resultType = RankedTensorType::get(shape, type->getElementType());
+  FailureOr<RankedTensorType> checkedType =
+      ctx.checkedTensorType(shape, type->getElementType());
+  if (failed(checkedType))
+    return failure();
+  RankedTensorType resultType = *checkedType;
   if (resultType.getNumElements() != type->getNumElements())
     return ctx.emitError() << "shape mismatch: cannot reshape " << *type
                            << " to " << formatShape(shape);
@@ -152,9 +157,12 @@ static LogicalResult convertConstantOfShape(ImportContext &ctx) {
     value = DenseElementsAttr::get(
         RankedTensorType::get({1}, Float32Type::get(ctx.getContext())), 0.0f);
   }
-  auto type = RankedTensorType::get(*shape, value.getElementType());
+  FailureOr<RankedTensorType> type =
+      ctx.checkedTensorType(*shape, value.getElementType());
+  if (failed(type))
+    return failure();
   return ctx.setConstantOutput(
-      0, DenseElementsAttr::get(type, value.getValues<Attribute>()[0]));
+      0, DenseElementsAttr::get(*type, value.getValues<Attribute>()[0]));
 }
 
 static LogicalResult convertRange(ImportContext &ctx) {
@@ -405,9 +413,15 @@ static LogicalResult convertConcat(ImportContext &ctx) {
       return ctx.emitError() << "shape mismatch: input " << i << " " << type
                              << " does not concatenate with input 0 "
                              << types[0] << " on axis " << *axis;
-    shape[*axis] += type.getDimSize(*axis);
+    if (llvm::AddOverflow(shape[*axis], type.getDimSize(*axis), shape[*axis]))
+      return ctx.emitError() << "the concatenated axis " << *axis
+                             << " overflows int64";
   }
-  auto resultType = RankedTensorType::get(shape, types[0].getElementType());
+  FailureOr<RankedTensorType> checkedType =
+      ctx.checkedTensorType(shape, types[0].getElementType());
+  if (failed(checkedType))
+    return failure();
+  RankedTensorType resultType = *checkedType;
 
   SmallVector<DenseElementsAttr> known;
   for (unsigned i = 0; i < types.size(); ++i)
@@ -658,7 +672,11 @@ static LogicalResult convertGather(ImportContext &ctx) {
   SmallVector<int64_t> shape(dataType->getShape().take_front(*axis));
   llvm::append_range(shape, indexType->getShape());
   llvm::append_range(shape, dataType->getShape().drop_front(*axis + 1));
-  auto resultType = RankedTensorType::get(shape, dataType->getElementType());
+  FailureOr<RankedTensorType> checkedType =
+      ctx.checkedTensorType(shape, dataType->getElementType());
+  if (failed(checkedType))
+    return failure();
+  RankedTensorType resultType = *checkedType;
 
   DenseElementsAttr knownData = ctx.constantInput(0);
   DenseElementsAttr knownIndices = ctx.constantInput(1);
@@ -749,7 +767,11 @@ static LogicalResult convertExpand(ImportContext &ctx) {
       broadcastShapes(ctx, {type->getShape(), ArrayRef<int64_t>(*requested)});
   if (failed(shape))
     return failure();
-  auto resultType = RankedTensorType::get(*shape, type->getElementType());
+  FailureOr<RankedTensorType> checkedType =
+      ctx.checkedTensorType(*shape, type->getElementType());
+  if (failed(checkedType))
+    return failure();
+  RankedTensorType resultType = *checkedType;
   if (DenseElementsAttr known = ctx.constantInput(0)) {
     if (known.isSplat())
       return ctx.setConstantOutput(0, known.resizeSplat(resultType));

@@ -885,6 +885,15 @@ def err_huge_dims():
                  [value("y", FLOAT, [1 << 40, 1 << 40])])
 
 
+def err_huge_expand():
+    """Expand to a shape whose element count overflows int64."""
+    return model([helper.make_node("Expand", ["x", "shape"], ["y"],
+                                   name="expand")],
+                 [value("x", FLOAT, [1, 1])],
+                 [value("y", FLOAT, [1 << 40, 1 << 40])],
+                 [ints("shape", [1 << 40, 1 << 40])])
+
+
 def err_claims_huge():
     """An initializer that claims 100 GB (25 Gi floats) but holds one float:
     rejected before anything is allocated for it."""

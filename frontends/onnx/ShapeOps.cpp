@@ -182,9 +182,12 @@ static LogicalResult convertRange(ImportContext &ctx) {
     double d = delta.getValues<APFloat>()[0].convertToDouble();
     if (d == 0)
       return ctx.emitError() << "delta is zero";
-    int64_t n = std::max<int64_t>((int64_t)std::ceil((l - s) / d), 0);
-    if (n > kMaxFoldElements)
-      return ctx.emitError() << "range of " << n << " elements is too long";
+    // Compared as a double: a NaN or infinite count fails the test too.
+    double count = std::ceil((l - s) / d);
+    if (!(count <= double(kMaxFoldElements)))
+      return ctx.emitError() << "range of " << count
+                             << " elements is too long";
+    int64_t n = std::max<int64_t>(int64_t(count), 0);
     SmallVector<APFloat> values;
     for (int64_t i = 0; i < n; ++i) {
       APFloat v(s + i * d);
@@ -199,10 +202,13 @@ static LogicalResult convertRange(ImportContext &ctx) {
           d = attrToInts(delta)[0];
   if (d == 0)
     return ctx.emitError() << "delta is zero";
-  int64_t n =
-      std::max<int64_t>(d > 0 ? (l - s + d - 1) / d : (s - l - d - 1) / -d, 0);
-  if (n > kMaxFoldElements)
-    return ctx.emitError() << "range of " << n << " elements is too long";
+  // In 128 bits: the differences of int64 bounds do not overflow there.
+  __int128 span = d > 0 ? __int128(l) - s + d - 1 : __int128(s) - l - d - 1;
+  __int128 count = span / (d > 0 ? __int128(d) : -__int128(d));
+  if (count > kMaxFoldElements)
+    return ctx.emitError() << "range of more than " << kMaxFoldElements
+                           << " elements is too long";
+  int64_t n = std::max<int64_t>(int64_t(count), 0);
   SmallVector<APInt> values;
   for (int64_t i = 0; i < n; ++i)
     values.push_back(APInt(elementTy.getIntOrFloatBitWidth(),

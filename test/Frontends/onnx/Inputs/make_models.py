@@ -894,6 +894,15 @@ def err_huge_expand():
                  [ints("shape", [1 << 40, 1 << 40])])
 
 
+def err_huge_range():
+    """Range from INT64_MIN to INT64_MAX: its length overflows int64."""
+    return model([helper.make_node("Range", ["start", "limit", "delta"], ["y"],
+                                   name="range")],
+                 [], [value("y", TensorProto.INT64, [None])],
+                 [ints("start", -(1 << 63)), ints("limit", (1 << 63) - 1),
+                  ints("delta", 1)])
+
+
 def err_claims_huge():
     """An initializer that claims 100 GB (25 Gi floats) but holds one float:
     rejected before anything is allocated for it."""

@@ -2,10 +2,12 @@
 
 #include "compiler/Linker.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
@@ -66,8 +68,18 @@ llvm::Error linkModel(const LinkJob &job) {
     args.push_back("-lpthread");
   }
   args.push_back("-lm");
+  // Linked into a temporary next to the output and renamed into place, so
+  // that the output appears complete or not at all.
+  llvm::SmallString<256> temporary;
+  llvm::sys::fs::createUniquePath(job.output + ".tmp-%%%%%%%%", temporary,
+                                  /*MakeAbsolute=*/false);
+  llvm::sys::RemoveFileOnSignal(temporary);
+  llvm::scope_exit removeTemporary([&] {
+    llvm::sys::fs::remove(temporary);
+    llvm::sys::DontRemoveFileOnSignal(temporary);
+  });
   args.push_back("-o");
-  args.push_back(job.output);
+  args.push_back(std::string(temporary));
 
   llvm::SmallVector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string message;
@@ -78,6 +90,9 @@ llvm::Error linkModel(const LinkJob &job) {
         "linking failed (" +
         (message.empty() ? "exit " + std::to_string(status) : message) +
         "): " + llvm::join(args, " "));
+  if (std::error_code ec = llvm::sys::fs::rename(temporary, job.output))
+    return llvm::createStringError("cannot rename " + temporary + " to " +
+                                   job.output + ": " + ec.message());
   return llvm::Error::success();
 }
 

@@ -34,6 +34,8 @@ struct LinkJob {
 llvm::Expected<std::string> findLinkerDriver(const TargetSpec &target);
 
 /// Runs the compiler driver to link `job`; errors carry the command line.
+/// The output is written atomically: linked into a temporary next to
+/// `job.output` and renamed over it only when the link succeeded.
 llvm::Error linkModel(const LinkJob &job);
 
 } // namespace nibble

@@ -80,9 +80,10 @@ quantizeWeight(const std::vector<float> &w, int64_t rows, int64_t cols,
   if (bad >= 0)
     return op->emitOpError("weight ")
            << what << " has a non-finite value "
-           << (std::isnan(w[bad]) ? "nan" : w[bad] > 0 ? "+inf" : "-inf")
-           << " at element ["
-           << bad / cols << ", " << bad % cols
+           << (std::isnan(w[bad]) ? "nan"
+               : w[bad] > 0       ? "+inf"
+                                  : "-inf")
+           << " at element [" << bad / cols << ", " << bad % cols
            << "]; nibble does not quantize NaN or infinite weights";
   numerics::QuantSpec spec = toQuantSpec(scheme, search);
   numerics::QuantizedMatrix q =

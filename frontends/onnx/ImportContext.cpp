@@ -492,9 +492,9 @@ FailureOr<llvm::SmallVector<int64_t>> ImportContext::constantInts(unsigned i) {
            << "input " << i << " ('"
            << (hasInput(i) ? currentNode->input(i) : "")
            << "') must be an integer tensor known at import time "
-                          "(an initializer, a Constant or a foldable shape "
-                          "computation); nibble imports static shapes only"
-                       << bindInputHint(i);
+              "(an initializer, a Constant or a foldable shape "
+              "computation); nibble imports static shapes only"
+           << bindInputHint(i);
   }
   return attrToInts(attr);
 }

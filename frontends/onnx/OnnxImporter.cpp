@@ -69,8 +69,9 @@ graphInputType(ImportContext &ctx, const onnx::ValueInfoProto &info,
                        : ctx.elementType(tensor.elem_type());
   if (!elementTy)
     return ctx.emitUnsupportedAt(loc)
-           << "graph input '" << info.name() << "' has unsupported element type "
-                          << onnx_import::onnxTypeName(tensor.elem_type());
+           << "graph input '" << info.name()
+           << "' has unsupported element type "
+           << onnx_import::onnxTypeName(tensor.elem_type());
   if (!tensor.has_shape())
     return emitError(loc) << "graph input '" << info.name()
                           << "' has no shape; nibble imports static shapes";
@@ -133,9 +134,10 @@ importModel(ImportContext &ctx, llvm::StringRef bytes,
   if (!model.has_graph())
     return emitError(fileLoc) << "not a valid ONNX model (no graph)";
   if (model.ir_version() < kMinIRVersion)
-    return ctx.emitUnsupportedAt(fileLoc) << "ONNX IR version " << model.ir_version()
-                              << " is not supported (nibble needs "
-                              << kMinIRVersion << " or later)";
+    return ctx.emitUnsupportedAt(fileLoc)
+           << "ONNX IR version " << model.ir_version()
+           << " is not supported (nibble needs " << kMinIRVersion
+           << " or later)";
   if (options.weightsPath.empty())
     return emitError(fileLoc)
            << "no weight archive path given for the ONNX import";
@@ -225,10 +227,10 @@ importModel(ImportContext &ctx, llvm::StringRef bytes,
             : table.lookup(node.domain() + "." + node.op_type(), domainOpset);
     if (!converter) {
       return ctx.emitUnsupportedAt(loc)
-             << "unsupported ONNX operator '" << node.op_type()
-                            << "' (node '" << nodeName << "', domain '"
-                            << (defaultDomain ? "ai.onnx" : node.domain())
-                            << "', opset " << domainOpset << ")";
+             << "unsupported ONNX operator '" << node.op_type() << "' (node '"
+             << nodeName << "', domain '"
+             << (defaultDomain ? "ai.onnx" : node.domain()) << "', opset "
+             << domainOpset << ")";
     }
     if (!converter->readsUnsigned)
       for (const std::string &input : node.input())
@@ -244,8 +246,9 @@ importModel(ImportContext &ctx, llvm::StringRef bytes,
       if (!node.output(i).empty() && ctx.isNeeded(node.output(i)) &&
           failed(ctx.typeOf(node.output(i), loc)))
         return ctx.emitUnsupportedAt(loc)
-               << node.op_type() << " node '" << nodeName << "': output " << i << " ('" << node.output(i)
-                              << "') is not produced (not supported yet)";
+               << node.op_type() << " node '" << nodeName << "': output " << i
+               << " ('" << node.output(i)
+               << "') is not produced (not supported yet)";
   }
 
   // The results.
@@ -287,7 +290,7 @@ importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
   FailureOr<OwningOpRef<ModuleOp>> module =
       importModel(ctx, bytes, modelPath, options);
   if (failureKind)
-    *failureKind = succeeded(module)       ? OnnxImportFailure::None
+    *failureKind = succeeded(module)      ? OnnxImportFailure::None
                    : ctx.sawUnsupported() ? OnnxImportFailure::Unsupported
                                           : OnnxImportFailure::Invalid;
   return module;
@@ -306,8 +309,8 @@ importOnnxModel(llvm::StringRef modelPath, MLIRContext &ctx,
     return emitError(UnknownLoc::get(&ctx))
            << "cannot open ONNX model '" << modelPath
            << "': " << file.getError().message();
-  return importOnnxModelFromBytes((*file)->getBuffer(), modelPath, ctx,
-                                  options, failureKind);
+  return importOnnxModelFromBytes((*file)->getBuffer(), modelPath, ctx, options,
+                                  failureKind);
 }
 
 } // namespace nibble

@@ -90,11 +90,9 @@ importOnnxModel(llvm::StringRef modelPath, mlir::MLIRContext &ctx,
 
 /// Imports a model whose serialized ModelProto is `bytes`; `modelPath` names
 /// it in messages and locates its external data files.
-mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
-importOnnxModelFromBytes(llvm::StringRef bytes, llvm::StringRef modelPath,
-                         mlir::MLIRContext &ctx,
-                         const OnnxImportOptions &options,
-                         OnnxImportFailure *failureKind = nullptr);
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importOnnxModelFromBytes(
+    llvm::StringRef bytes, llvm::StringRef modelPath, mlir::MLIRContext &ctx,
+    const OnnxImportOptions &options, OnnxImportFailure *failureKind = nullptr);
 
 } // namespace nibble
 

@@ -109,10 +109,11 @@ static LogicalResult checkFiniteScales(ImportContext &ctx,
                            : numerics::bf16BitsToFloat(bits);
     }
     if (!std::isfinite(value))
-      return ctx.emitError()
-             << "scale '" << name << "' has a non-finite value "
-             << (std::isnan(value) ? "nan" : value > 0 ? "+inf" : "-inf")
-             << " at element " << i;
+      return ctx.emitError() << "scale '" << name << "' has a non-finite value "
+                             << (std::isnan(value) ? "nan"
+                                 : value > 0       ? "+inf"
+                                                   : "-inf")
+                             << " at element " << i;
   }
   return success();
 }
@@ -450,8 +451,9 @@ static LogicalResult convertDequantizeElementwise(ImportContext &ctx) {
     return failure();
   if (!xType->getElementType().isInteger(8) &&
       !xType->getElementType().isInteger(32))
-    return ctx.emitUnsupported() << "dtype mismatch: DequantizeLinear of " << *xType
-                           << " is not supported (int8, uint8 and int32 are)";
+    return ctx.emitUnsupported()
+           << "dtype mismatch: DequantizeLinear of " << *xType
+           << " is not supported (int8, uint8 and int32 are)";
   if (!isa<FloatType>(sType->getElementType()))
     return ctx.emitError() << "dtype mismatch: the scale must be float, found "
                            << *sType;
@@ -568,14 +570,16 @@ static LogicalResult convertQuantizeLinear(ImportContext &ctx) {
     if (failed(zType))
       return failure();
     if (!zType->getElementType().isInteger(8))
-      return ctx.emitUnsupported() << "dtype mismatch: QuantizeLinear to " << *zType
-                             << " is not supported (int8 and uint8 are)";
+      return ctx.emitUnsupported()
+             << "dtype mismatch: QuantizeLinear to " << *zType
+             << " is not supported (int8 and uint8 are)";
     isUnsigned = ctx.isUnsigned(ctx.node().input(2));
   } else {
     if (outputType != 0 && outputType != onnx::TensorProto::UINT8 &&
         outputType != onnx::TensorProto::INT8)
-      return ctx.emitUnsupported() << "QuantizeLinear to " << onnxTypeName(outputType)
-                             << " is not supported (int8 and uint8 are)";
+      return ctx.emitUnsupported()
+             << "QuantizeLinear to " << onnxTypeName(outputType)
+             << " is not supported (int8 and uint8 are)";
     isUnsigned = outputType != onnx::TensorProto::INT8;
   }
   int64_t rank = xType->getRank();
@@ -804,12 +808,13 @@ static LogicalResult convertMatMulNBits(ImportContext &ctx) {
     return ctx.emitError() << "block_size = " << blockSize
                            << " must be a power of 2 and at least 16";
   if (bits != 4)
-    return ctx.emitUnsupported() << "bits = " << bits
-                           << " is not supported (nibble imports bits = 4)";
+    return ctx.emitUnsupported()
+           << "bits = " << bits
+           << " is not supported (nibble imports bits = 4)";
   if (k % blockSize != 0)
-    return ctx.emitUnsupported() << "K = " << k
-                           << " is not a multiple of block_size = " << blockSize
-                           << " (padded blocks)";
+    return ctx.emitUnsupported()
+           << "K = " << k << " is not a multiple of block_size = " << blockSize
+           << " (padded blocks)";
   if (ctx.hasInput(4))
     return ctx.emitUnsupported() << "g_idx (act-order) is not supported";
   const Initializer *bInit = ctx.initializerInput(1);

@@ -170,9 +170,10 @@ static LogicalResult convertRange(ImportContext &ctx) {
                     delta = ctx.constantInput(2);
   if (!start || !limit || !delta) {
     unsigned unknown = !start ? 0 : !limit ? 1 : 2;
-    return ctx.emitUnsupported() << "start, limit and delta must be known at import "
-                              "time; nibble imports static shapes only"
-                           << ctx.bindInputHint(unknown);
+    return ctx.emitUnsupported()
+           << "start, limit and delta must be known at import "
+              "time; nibble imports static shapes only"
+           << ctx.bindInputHint(unknown);
   }
   Type elementTy = start.getElementType();
   auto type = [&](int64_t n) { return RankedTensorType::get({n}, elementTy); };
@@ -185,8 +186,7 @@ static LogicalResult convertRange(ImportContext &ctx) {
     // Compared as a double: a NaN or infinite count fails the test too.
     double count = std::ceil((l - s) / d);
     if (!(count <= double(kMaxFoldElements)))
-      return ctx.emitError() << "range of " << count
-                             << " elements is too long";
+      return ctx.emitError() << "range of " << count << " elements is too long";
     int64_t n = std::max<int64_t>(int64_t(count), 0);
     SmallVector<APFloat> values;
     for (int64_t i = 0; i < n; ++i) {
@@ -420,8 +420,8 @@ static LogicalResult convertConcat(ImportContext &ctx) {
                              << " does not concatenate with input 0 "
                              << types[0] << " on axis " << *axis;
     if (llvm::AddOverflow(shape[*axis], type.getDimSize(*axis), shape[*axis]))
-      return ctx.emitError() << "the concatenated axis " << *axis
-                             << " overflows int64";
+      return ctx.emitError()
+             << "the concatenated axis " << *axis << " overflows int64";
   }
   FailureOr<RankedTensorType> checkedType =
       ctx.checkedTensorType(shape, types[0].getElementType());

@@ -37,7 +37,8 @@ int main(int argc, char **argv) {
   registry.insert<nibble::NibbleDialect>();
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv, "nibble optimizer driver\n", registry);
-  mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
+  mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
   if (config.shouldShowDialects()) {
     llvm::outs() << "Available Dialects: ";
     llvm::interleave(registry.getDialectNames(), llvm::outs(), ",");

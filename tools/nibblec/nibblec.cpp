@@ -31,6 +31,7 @@
 #include "frontends/onnx/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/WeightStore.h"
+#include "support/OutputFiles.h"
 #include "support/SafeTensors.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -45,9 +46,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -122,46 +121,6 @@ constexpr int kExitUnsupported = 3;
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "nibblec") << message << "\n";
   return kExitError;
-}
-
-namespace {
-/// A private directory for intermediate files, created under the system's
-/// temporary directory (TMPDIR) and removed with its contents when the
-/// object dies, on success and on failure alike.
-class ScratchDirectory {
-public:
-  ScratchDirectory() = default;
-  ScratchDirectory(const ScratchDirectory &) = delete;
-  ScratchDirectory &operator=(const ScratchDirectory &) = delete;
-  ~ScratchDirectory() {
-    if (!root.empty())
-      llvm::sys::fs::remove_directories(root);
-  }
-
-  /// Returns the path of `name` inside the directory, creating the
-  /// directory on first use. The file is removed if nibblec is killed.
-  llvm::Expected<std::string> file(StringRef name) {
-    if (root.empty()) {
-      if (std::error_code ec =
-              llvm::sys::fs::createUniqueDirectory("nibblec", root))
-        return llvm::createStringError(
-            "cannot create a temporary directory: " + ec.message());
-    }
-    llvm::SmallString<256> path(root);
-    llvm::sys::path::append(path, name);
-    llvm::sys::RemoveFileOnSignal(path);
-    return std::string(path);
-  }
-
-private:
-  llvm::SmallString<256> root;
-};
-} // namespace
-
-/// True if `a` and `b` name the same file (or the same path, when neither
-/// exists yet).
-static bool isSameFile(StringRef a, StringRef b) {
-  return a == b || llvm::sys::fs::equivalent(a, b);
 }
 
 /// The output path: -o, or the input's stem with the action's extension
@@ -246,39 +205,6 @@ static LogicalResult writeSidecar(ModuleOp module,
   return success();
 }
 
-/// Writes `text` to `path` ("-" = stdout), atomically: the file appears
-/// complete or not at all.
-static llvm::Error writeFile(StringRef path, StringRef text) {
-  if (llvm::Error error = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-        os << text;
-        return llvm::Error::success();
-      }))
-    return llvm::createStringError("cannot write " + path + ": " +
-                                   llvm::toString(std::move(error)));
-  return llvm::Error::success();
-}
-
-/// Links `job` into `job.output` atomically: into a temporary next to it,
-/// renamed into place once the linker succeeded.
-static llvm::Error linkAtomically(nibble::LinkJob job) {
-  std::string output = job.output;
-  llvm::SmallString<256> temporary;
-  llvm::sys::fs::createUniquePath(output + ".tmp-%%%%%%%%", temporary,
-                                  /*MakeAbsolute=*/false);
-  llvm::sys::RemoveFileOnSignal(temporary);
-  job.output = std::string(temporary);
-  llvm::Error linked = nibble::linkModel(job);
-  if (!linked) {
-    if (std::error_code ec = llvm::sys::fs::rename(temporary, output))
-      linked = llvm::createStringError("cannot rename " + temporary +
-                                       " to " + output + ": " + ec.message());
-  }
-  if (linked)
-    llvm::sys::fs::remove(temporary);
-  llvm::sys::DontRemoveFileOnSignal(temporary);
-  return linked;
-}
-
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAllPasses();
@@ -312,7 +238,7 @@ int main(int argc, char **argv) {
   std::string stem = outputStem(output);
   // With --emit=mlir the archives are outputs (the IR names them) and sit
   // next to it; otherwise they are intermediates.
-  ScratchDirectory scratch;
+  nibble::ScratchDirectory scratch("nibblec");
   OwningOpRef<ModuleOp> module;
   bool emitsIR = emitAction == EmitAction::MLIR;
   auto intermediate = [&](StringRef suffix) -> llvm::Expected<std::string> {
@@ -330,10 +256,10 @@ int main(int argc, char **argv) {
               (*module)->getAttrOfType<StringAttr>(nibble::kWeightsAttrName))
         inputs.push_back(archive.str());
     for (const std::string &input : inputs)
-      if (isSameFile(path, input))
-        return llvm::createStringError(
-            "output " + path + " would overwrite the input " + input +
-            "; choose another -o");
+      if (nibble::isSameFile(path, input))
+        return llvm::createStringError("output " + path +
+                                       " would overwrite the input " + input +
+                                       "; choose another -o");
     return llvm::Error::success();
   };
   if (output != "-")
@@ -380,7 +306,7 @@ int main(int argc, char **argv) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
-    if (llvm::Error error = writeFile(output, text))
+    if (llvm::Error error = nibble::writeFileAtomically(output, text))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
@@ -435,7 +361,7 @@ int main(int argc, char **argv) {
     std::string text;
     llvm::raw_string_ostream os(text);
     (*llvmModule)->print(os, nullptr);
-    if (llvm::Error error = writeFile(output, text))
+    if (llvm::Error error = nibble::writeFileAtomically(output, text))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
@@ -449,20 +375,20 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(std::move(error)));
   }
   if (!linking) {
-    if (llvm::Error error = writeFile(output, machineCode))
+    if (llvm::Error error = nibble::writeFileAtomically(output, machineCode))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
   llvm::Expected<std::string> objectPath = scratch.file("model.o");
   if (!objectPath)
     return fail(llvm::toString(objectPath.takeError()));
-  if (llvm::Error error = writeFile(*objectPath, machineCode))
+  if (llvm::Error error = nibble::writeFileAtomically(*objectPath, machineCode))
     return fail(llvm::toString(std::move(error)));
   llvm::Expected<std::string> abiSource = scratch.file("model.abi.c");
   if (!abiSource)
     return fail(llvm::toString(abiSource.takeError()));
-  if (llvm::Error error =
-          writeFile(*abiSource, nibble::generateAbiSource(*model)))
+  if (llvm::Error error = nibble::writeFileAtomically(
+          *abiSource, nibble::generateAbiSource(*model)))
     return fail(llvm::toString(std::move(error)));
   nibble::LinkJob job;
   job.target = *targetSpec;
@@ -478,7 +404,7 @@ int main(int argc, char **argv) {
   if (!targetSpec->isHost && targetSpec->isAArch64())
     llvm::sys::path::append(libDir, "aarch64");
   job.runtimeLibDir = std::string(libDir);
-  if (llvm::Error linked = linkAtomically(std::move(job)))
+  if (llvm::Error linked = nibble::linkModel(job))
     return fail(llvm::toString(std::move(linked)));
   return 0;
 }

@@ -220,8 +220,8 @@ TEST_F(SafeTensorsTest, HeaderNotValidJSON) {
 // A 200 KB header nesting arrays 100,000 deep used to overflow the stack
 // inside llvm::json::parse; the nesting is bounded before parsing.
 TEST_F(SafeTensorsTest, DeeplyNestedHeaderIsRejectedNotRecursed) {
-  std::string header = "{\"w\":" + std::string(100000, '[') +
-                       std::string(100000, ']') + "}";
+  std::string header =
+      "{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
   std::string path = writeFile("deep.safetensors", header);
   EXPECT_THAT(openError(path),
               AllOf(HasSubstr(path),
@@ -240,11 +240,11 @@ TEST_F(SafeTensorsTest, DeeplyNestedHeaderIsRejectedNotRecursed) {
 // A 10-byte data section cannot back a tensor that claims 100 GB: the
 // claim is checked against the file before anything is read or allocated.
 TEST_F(SafeTensorsTest, SmallFileClaimingHugeTensor) {
-  std::string path = writeFile(
-      "claim.safetensors",
-      "{\"w\":{\"dtype\":\"F32\",\"shape\":[26843545600],"
-      "\"data_offsets\":[0,107374182400]}}",
-      std::string(10, '\0'));
+  std::string path =
+      writeFile("claim.safetensors",
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[26843545600],"
+                "\"data_offsets\":[0,107374182400]}}",
+                std::string(10, '\0'));
   EXPECT_THAT(openError(path), HasSubstr(path));
 }
 

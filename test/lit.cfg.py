@@ -2,6 +2,7 @@
 # lit configuration of nibble's FileCheck and end-to-end tests.
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -9,8 +10,8 @@ from lit.llvm import llvm_config
 config.name = "nibble"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Unit", "Inputs", "CMakeLists.txt", "lit.cfg.py",
-                   "lit.site.cfg.py"]
+config.excludes = ["Unit", "Inputs", "Sanitizer", "CMakeLists.txt",
+                   "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.nibble_obj_root, "test")
 
@@ -38,3 +39,14 @@ config.substitutions.append(
 # Debian's libonnx-testdata (installed by scripts/setup.sh).
 if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
     config.available_features.add("onnx-testdata")
+
+# The ASan+UBSan build (scripts/build-sanitized.sh, NIBBLE_SANITIZE=ON): see
+# Sanitizer/lit_sanitizer.py. The fuzz harnesses' smoke tests (Fuzz/) run
+# only there, where the harnesses are built.
+sys.path.insert(0, os.path.join(config.test_source_root, "Sanitizer"))
+import lit_sanitizer  # noqa: E402
+
+if lit_sanitizer.configure(config, config.llvm_tools_dir):
+    config.substitutions.append(("%nibble_obj", config.nibble_obj_root))
+else:
+    config.excludes.append("Fuzz")

@@ -74,9 +74,14 @@ nibble_status checkTensorDesc(const nibble_tensor_desc &desc, const char *kind,
   if (!desc.name)
     return fail(NIBBLE_ERROR_ABI, "model ABI: %s %d has no name", kind, index);
   const char *name = desc.name;
-  if (nibble_dtype_size(desc.dtype) == 0)
+  // The description comes from the model's library: its dtype may be any
+  // int, so it is read as one (rawEnumValue). NIBBLE_DTYPE_BOOL is the last
+  // nibble_dtype.
+  int dtype = rawEnumValue(desc.dtype);
+  if (dtype < 0 || dtype > NIBBLE_DTYPE_BOOL ||
+      nibble_dtype_size(static_cast<nibble_dtype>(dtype)) == 0)
     return fail(NIBBLE_ERROR_ABI, "model ABI: %s '%s' has unknown dtype %d",
-                kind, name, static_cast<int>(desc.dtype));
+                kind, name, dtype);
   if (desc.rank < 0 || desc.rank > kMaxRank || (desc.rank > 0 && !desc.shape))
     return fail(NIBBLE_ERROR_ABI, "model ABI: %s '%s' has invalid rank %d",
                 kind, name, desc.rank);

@@ -81,7 +81,7 @@ using namespace nibble::runtime;
 extern "C" {
 
 const char *nibble_status_string(nibble_status status) {
-  switch (status) {
+  switch (rawEnumValue(status)) {
   case NIBBLE_OK:
     return "NIBBLE_OK";
   case NIBBLE_ERROR_INVALID_ARGUMENT:
@@ -105,7 +105,7 @@ const char *nibble_status_string(nibble_status status) {
 const char *nibble_last_error(void) { return lastError.c_str(); }
 
 size_t nibble_dtype_size(nibble_dtype dtype) {
-  switch (dtype) {
+  switch (rawEnumValue(dtype)) {
   case NIBBLE_DTYPE_F64:
   case NIBBLE_DTYPE_I64:
     return 8;
@@ -125,7 +125,7 @@ size_t nibble_dtype_size(nibble_dtype dtype) {
 }
 
 const char *nibble_dtype_name(nibble_dtype dtype) {
-  switch (dtype) {
+  switch (rawEnumValue(dtype)) {
   case NIBBLE_DTYPE_F32:
     return "F32";
   case NIBBLE_DTYPE_F16:

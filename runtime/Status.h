@@ -12,6 +12,7 @@
 #include "runtime/nibble_runtime.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace nibble {
@@ -37,6 +38,18 @@ std::string formatShape(const int64_t *shape, int64_t rank,
 bool checkedElementCount(const int64_t *shape, int64_t rank,
                          uint64_t elementSize, uint64_t &count,
                          uint64_t &bytes);
+
+/// The integer value of a C enum (nibble_status, nibble_dtype) that came
+/// from outside the runtime: a C caller or a model's ABI description may hold
+/// any int there, and in C++ loading an enum object whose value lies outside
+/// its enumerators' range is undefined (UBSan's -fsanitize=enum), so this
+/// reads its bytes instead.
+template <typename Enum> int rawEnumValue(const Enum &value) {
+  static_assert(sizeof(Enum) == sizeof(int), "a C enum is an int");
+  int raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return raw;
+}
 
 } // namespace runtime
 } // namespace nibble

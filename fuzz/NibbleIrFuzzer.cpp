@@ -54,9 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return mlir::success();
       });
   mlir::ParserConfig config(&context, /*verifyAfterParse=*/true);
+  // MLIR's lexer expects its buffer to end in a NUL, as every file buffer
+  // does (MemoryBuffer::getFile, mlir-opt); libFuzzer's input does not, so
+  // parse a copy (std::string keeps a NUL after its size()).
+  std::string text(reinterpret_cast<const char *>(data), size);
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(
-          llvm::StringRef(reinterpret_cast<const char *>(data), size), config);
+      mlir::parseSourceString<mlir::ModuleOp>(text, config);
   if (!module)
     return 0;
   std::string printed = print(*module);

@@ -4,13 +4,16 @@
 # Usage: scripts/fuzz.sh [options] [SECONDS | -runs=N] [HARNESS...]
 #
 #   SECONDS        run each harness this long (default 60)
-#   -runs=N        run each harness for N executions instead
+#   -runs=N        stop a harness after N executions (or SECONDS, whichever
+#                  comes first)
 #   HARNESS...     which harnesses (default: every one in <build>/bin/fuzz)
 #   --smoke        the test suite's deterministic check: -seed=1, a fixed
 #                  number of runs (-runs=N, default 1000) over the seed corpus
 #                  (left untouched), after every reproducer in
 #                  fuzz/regressions/<HARNESS>/
 #   --jobs=J       harnesses run J at a time (default 1)
+#   --keep-going   long runs go on past a crash, leak or timeout (libFuzzer's
+#                  -fork=1 -ignore_crashes=1 ...), saving every reproducer
 #   --build=DIR    the sanitized build (default build-asan, made by
 #                  scripts/build-sanitized.sh)
 #   --work=DIR     long runs keep their growing corpus, crash reproducers
@@ -32,16 +35,18 @@ WORK_DIR="${NIBBLE_CACHE_DIR:-$HOME/.cache/nibble}/fuzz"
 SECONDS_EACH=60
 RUNS=""
 SMOKE=0
+KEEP_GOING=0
 JOBS=1
 HARNESSES=()
 for arg in "$@"; do
   case "$arg" in
     --smoke) SMOKE=1 ;;
+    --keep-going) KEEP_GOING=1 ;;
     --jobs=*) JOBS="${arg#--jobs=}" ;;
     --build=*) BUILD_DIR="${arg#--build=}" ;;
     --work=*) WORK_DIR="${arg#--work=}" ;;
     -runs=*) RUNS="${arg#-runs=}" ;;
-    -h|--help) sed -n '3,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 2 && /^#===/ {exit} NR > 2 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;
     [0-9]*) SECONDS_EACH="$arg" ;;
     -*) echo "fuzz.sh: unknown option $arg" >&2; exit 2 ;;
     *) HARNESSES+=("$arg") ;;
@@ -112,14 +117,20 @@ run_one() {
     log="$WORK_DIR/logs/$name.log"
     mkdir -p "$corpus" "$crash_dir" "$WORK_DIR/logs"
     local limit=(-max_total_time="$SECONDS_EACH")
-    [[ -n "$RUNS" ]] && limit=(-runs="$RUNS")
+    [[ -n "$RUNS" ]] && limit+=(-runs="$RUNS")
+    ((KEEP_GOING)) && limit+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1
+                              -ignore_ooms=1)
     "$exe" "${args[@]}" "${limit[@]}" -artifact_prefix="$crash_dir/" \
       "$corpus" "$SEEDS/$name" >"$log" 2>&1 || status=$?
   fi
   local stats runs secs cov ft crashes
+  # A plain run ends with "Done N runs in S second(s)"; a fork-mode run's
+  # last status line reads "#N: cov: ... time: S job: ...".
+  stats=$(grep -a -E '^#[0-9]+' "$log" | tail -1)
   runs=$(awk '/stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)
   secs=$(awk '/^Done [0-9]+ runs in/ {print $5}' "$log" | tail -1)
-  stats=$(grep -a -E '^#[0-9]+' "$log" | tail -1)
+  [[ -z "$runs" ]] && runs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$stats")
+  [[ -z "$secs" ]] && secs=$(sed -n 's/.* time: \([0-9]*\)s.*/\1/p' <<<"$stats")
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$stats")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$stats")
   crashes=$(find "$crash_dir" -type f | wc -l)

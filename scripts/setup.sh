@@ -26,6 +26,10 @@ APT_PACKAGES=(
   libonnx-testdata
   # Cross-compiling and running AArch64 code (nibblec --target=aarch64).
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # The AddressSanitizer + UndefinedBehaviorSanitizer build and the fuzzers
+  # (scripts/build-sanitized.sh, docs/Fuzzing.md): clang and its sanitizer
+  # and libFuzzer runtimes.
+  clang-22 libclang-rt-22-dev
   # Python for test fixtures and numpy references.
   python3 python3-venv
 )

@@ -100,12 +100,17 @@ run_one() {
       while IFS= read -r -d '' f; do regressions+=("$f"); done < \
         <(find "$ROOT/fuzz/regressions/$name" -type f ! -name '*.md' -print0 | sort -z)
     fi
-    if ((${#regressions[@]})); then
-      if ! "$exe" "${args[@]}" "${regressions[@]}" >"$tmp/regressions.log" 2>&1; then
-        cat "$tmp/regressions.log" >&2
-        echo "$name: a reproducer of fuzz/regressions/$name fails"
-        rm -rf "$tmp"; return 1
+    local broken=0
+    for f in "${regressions[@]}"; do
+      if ! "$exe" "${args[@]}" "$f" >"$tmp/regression.log" 2>&1; then
+        grep -a -E "ERROR: |runtime error|SUMMARY|nibble fuzz harness" \
+          "$tmp/regression.log" | head -5 >&2
+        echo "$name: reproducer ${f#"$ROOT/"} fails"
+        broken=$((broken + 1))
       fi
+    done
+    if ((broken)); then
+      rm -rf "$tmp"; return 1
     fi
     # New inputs go to a scratch directory: the seed corpus stays as built.
     "$exe" "${args[@]}" -seed=1 -runs="${RUNS:-1000}" \

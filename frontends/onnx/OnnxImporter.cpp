@@ -160,6 +160,16 @@ importModel(ImportContext &ctx, llvm::StringRef bytes,
   if (graph.sparse_initializer_size())
     return ctx.emitUnsupportedAt(fileLoc)
            << "sparse initializers are not supported";
+  // Converters and the patterns they match across nodes read a node's
+  // first output; every ONNX operator has at least one.
+  for (const auto &[index, node] : llvm::enumerate(graph.node()))
+    if (node.output_size() == 0)
+      return emitError(fileLoc)
+             << node.op_type() << " node '"
+             << (node.name().empty()
+                     ? node.op_type() + "_" + std::to_string(index)
+                     : node.name())
+             << "' has no outputs";
   ctx.indexGraph(graph);
   if (failed(onnx_import::bindGraphInputs(ctx, graph, options, fileLoc)))
     return failure();

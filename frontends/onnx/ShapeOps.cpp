@@ -210,9 +210,12 @@ static LogicalResult convertRange(ImportContext &ctx) {
                            << " elements is too long";
   int64_t n = std::max<int64_t>(int64_t(count), 0);
   SmallVector<APInt> values;
+  // Every element lies between start and limit, but i * d alone may not
+  // fit int64: compute in 128 bits.
   for (int64_t i = 0; i < n; ++i)
     values.push_back(APInt(elementTy.getIntOrFloatBitWidth(),
-                           (uint64_t)(s + i * d), /*isSigned=*/true));
+                           (uint64_t)(int64_t)(__int128(s) + __int128(i) * d),
+                           /*isSigned=*/true));
   return ctx.setConstantOutput(0, DenseElementsAttr::get(type(n), values));
 }
 
@@ -253,8 +256,9 @@ static LogicalResult convertReshape(ImportContext &ctx) {
     } else if (dim < 0) {
       return ctx.emitError() << "shape mismatch: invalid dimension " << dim
                              << " in " << formatShape(*requested);
-    } else {
-      known *= dim;
+    } else if (llvm::MulOverflow(known, dim, known)) {
+      return ctx.emitError() << "shape " << formatShape(*requested)
+                             << " has more elements than int64 can count";
     }
     shape.push_back(dim);
   }

@@ -15,6 +15,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include <atomic>
+#include <string>
+
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -377,6 +381,35 @@ nibble_status encodeNpy(nibble_dtype dtype, const int64_t *shape, size_t rank,
   return NIBBLE_OK;
 }
 
+namespace {
+/// Writes all of `bytes` to `fd`; returns 0 or the errno of the failure.
+int writeAll(int fd, const std::string &bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno != EINTR)
+      return errno;
+    if (n > 0)
+      done += size_t(n);
+  }
+  return 0;
+}
+
+/// Creates a new file next to `path` (mode 0666 less the umask, like any new
+/// file) with a name no other writer uses; returns its descriptor or -1.
+int createTemporaryNextTo(const std::string &path, std::string &temporary) {
+  static std::atomic<unsigned> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    temporary = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                std::to_string(counter++);
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0666);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  return -1;
+}
+} // namespace
+
 nibble_status writeNpy(const std::string &path, nibble_dtype dtype,
                        const int64_t *shape, size_t rank, const void *data,
                        size_t bytes) {
@@ -384,35 +417,36 @@ nibble_status writeNpy(const std::string &path, nibble_dtype dtype,
   if (nibble_status status =
           encodeNpy(dtype, shape, rank, data, bytes, encoded))
     return addErrorContext(status, path + ": ");
-  // Written to a temporary file next to `path` and renamed into place, so
-  // that `path` holds a complete array or nothing (a full disk, a killed
+  // A device or pipe (/dev/stdout, a FIFO) is written in place: renaming a
+  // file over it would replace it.
+  struct stat target;
+  if (::stat(path.c_str(), &target) == 0 && !S_ISREG(target.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    int error = fd < 0 ? errno : writeAll(fd, encoded);
+    if (fd >= 0 && ::close(fd) != 0 && !error)
+      error = errno;
+    if (error)
+      return fail(NIBBLE_ERROR_IO, "%s: cannot write: %s", path.c_str(),
+                  std::strerror(error));
+    return NIBBLE_OK;
+  }
+  // A file is written to a temporary next to `path` and renamed into place,
+  // so that `path` holds a complete array or nothing (a full disk, a killed
   // process).
-  std::string temporary = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(&temporary[0]);
+  std::string temporary;
+  int fd = createTemporaryNextTo(path, temporary);
   if (fd < 0)
     return fail(NIBBLE_ERROR_IO, "%s: cannot create a temporary file: %s",
                 path.c_str(), std::strerror(errno));
-  int writeError = 0;
-  for (size_t done = 0; done < encoded.size() && !writeError;) {
-    ssize_t n = ::write(fd, encoded.data() + done, encoded.size() - done);
-    if (n < 0 && errno != EINTR)
-      writeError = errno;
-    else if (n > 0)
-      done += size_t(n);
-  }
-  // mkstemp creates the file 0600; give it the permissions a new file gets.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (!writeError && ::fchmod(fd, 0666 & ~mask) != 0)
-    writeError = errno;
-  if (::close(fd) != 0 && !writeError)
-    writeError = errno ? errno : EIO;
-  if (!writeError && std::rename(temporary.c_str(), path.c_str()) != 0)
-    writeError = errno;
-  if (writeError) {
+  int error = writeAll(fd, encoded);
+  if (::close(fd) != 0 && !error)
+    error = errno ? errno : EIO;
+  if (!error && std::rename(temporary.c_str(), path.c_str()) != 0)
+    error = errno;
+  if (error) {
     ::unlink(temporary.c_str());
     return fail(NIBBLE_ERROR_IO, "%s: cannot write: %s", path.c_str(),
-                std::strerror(writeError));
+                std::strerror(error));
   }
   return NIBBLE_OK;
 }

@@ -262,6 +262,8 @@ int main(int argc, char **argv) {
                                        "; choose another -o");
     return llvm::Error::success();
   };
+  // The output is checked before any work, and again once the module names
+  // its archive.
   if (output != "-")
     if (llvm::Error error = checkNotAnInput(output))
       return fail(llvm::toString(std::move(error)));
@@ -293,6 +295,9 @@ int main(int argc, char **argv) {
       return fail("cannot parse " + inputFile);
   }
 
+  if (output != "-")
+    if (llvm::Error error = checkNotAnInput(output))
+      return fail(llvm::toString(std::move(error)));
   if (!scheme.empty()) {
     llvm::Expected<std::string> archive = intermediate(".rtn.safetensors");
     if (!archive)

@@ -420,27 +420,61 @@ def case_uint8_io():
 # Errors
 #===----------------------------------------------------------------------===#
 
-def error_nbits8():
-    k, n = 32, 4
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
-                              name="q8", K=k, N=n, bits=8, block_size=32,
+def nbits_error_model(name, k, n, b, s, bits=4, x_k=None, extra=()):
+    """A model with one MatMulNBits node `name` (K = k, N = n, block 32)
+    over the initializers b and s (and `extra` (input name, array) pairs
+    after them), reading x [1, x_k or k]."""
+    inputs = ["x", "b", "s"] + [input_name for input_name, _ in extra]
+    nodes = [helper.make_node("MatMulNBits", inputs, ["y"], name=name, K=k,
+                              N=n, bits=bits, block_size=32,
                               domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, k])],
-                 [value("y", FLOAT, [1, n])],
-                 [init("b", np.zeros((n, 1, 32), np.uint8)),
-                  init("s", np.ones(n, np.float32))], ms=True)
+    inits = [init("b", b), init("s", s)]
+    inits += [init(input_name, array) for input_name, array in extra
+              if input_name]
+    return model(nodes, [value("x", FLOAT, [1, x_k or k])],
+                 [value("y", FLOAT, [1, min(n, 4)])], inits, ms=True)
+
+
+def error_nbits8():
+    return nbits_error_model("q8", 32, 4, np.zeros((4, 1, 32), np.uint8),
+                             np.ones(4, np.float32), bits=8)
 
 
 def error_nbits_gidx():
-    k, n = 32, 4
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s", "", "g"], ["y"],
-                              name="gidx", K=k, N=n, bits=4, block_size=32,
-                              domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, k])],
-                 [value("y", FLOAT, [1, n])],
-                 [init("b", np.zeros((n, 1, 16), np.uint8)),
-                  init("s", np.ones(n, np.float32)),
-                  init("g", np.zeros(k, np.int32))], ms=True)
+    return nbits_error_model("gidx", 32, 4, np.zeros((4, 1, 16), np.uint8),
+                             np.ones(4, np.float32),
+                             extra=[("", None),
+                                    ("g", np.zeros(32, np.int32))])
+
+
+def error_nbits_overflow():
+    """K = N = 2^34: N * n_blocks * blob overflows int64 (it used to wrap to
+    0, match the empty B and crash while unpacking). The model is ~200
+    bytes."""
+    return nbits_error_model("huge", 1 << 34, 1 << 34,
+                             np.zeros((0,), np.uint8),
+                             np.zeros((0,), np.float32), x_k=32)
+
+
+def error_nbits_b_shape():
+    """B has the right element count but not the shape [N, n_blocks, blob]."""
+    return nbits_error_model("flat", 64, 4, np.zeros((4 * 2 * 16,), np.uint8),
+                             np.ones(4 * 2, np.float32))
+
+
+def error_nbits_scale_shape():
+    """Scales with N * n_blocks elements in a shape that is neither
+    [N * n_blocks] nor [N, n_blocks]."""
+    return nbits_error_model("scales", 64, 4, np.zeros((4, 2, 16), np.uint8),
+                             np.ones((2, 4), np.float32))
+
+
+def error_nbits_nan_scale():
+    """A NaN scale would dequantize its block to NaN."""
+    scales = np.ones(4 * 2, np.float32)
+    scales[5] = np.nan
+    return nbits_error_model("nan", 64, 4, np.zeros((4, 2, 16), np.uint8),
+                             scales)
 
 
 def error_blocked_act():
@@ -470,61 +504,6 @@ def error_fallback():
                  [init("wq", np.ones((8, 4), np.int8))])
 
 
-CASES = {name[5:]: fn for name, fn in globals().items()
-         if name.startswith("case_")}
-def error_nbits_overflow():
-    """K = N = 2^34: N * n_blocks * blob overflows int64 (it used to wrap to
-    0, match the empty B and crash while unpacking). The model is ~200
-    bytes."""
-    k = n = 1 << 34
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
-                              name="huge", K=k, N=n, bits=4, block_size=32,
-                              domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, 32])],
-                 [value("y", FLOAT, [1, 4])],
-                 [init("b", np.zeros((0,), np.uint8)),
-                  init("s", np.zeros((0,), np.float32))], ms=True)
-
-
-def error_nbits_b_shape():
-    """B has the right element count but not the shape [N, n_blocks, blob]."""
-    k, n = 64, 4
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
-                              name="flat", K=k, N=n, bits=4, block_size=32,
-                              domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, k])],
-                 [value("y", FLOAT, [1, n])],
-                 [init("b", np.zeros((n * 2 * 16,), np.uint8)),
-                  init("s", np.ones(n * 2, np.float32))], ms=True)
-
-
-def error_nbits_scale_shape():
-    """Scales with N * n_blocks elements in a shape that is neither
-    [N * n_blocks] nor [N, n_blocks]."""
-    k, n = 64, 4
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
-                              name="scales", K=k, N=n, bits=4, block_size=32,
-                              domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, k])],
-                 [value("y", FLOAT, [1, n])],
-                 [init("b", np.zeros((n, 2, 16), np.uint8)),
-                  init("s", np.ones((2, n), np.float32))], ms=True)
-
-
-def error_nbits_nan_scale():
-    """A NaN scale would dequantize its block to NaN."""
-    k, n = 64, 4
-    scales = np.ones(n * 2, np.float32)
-    scales[5] = np.nan
-    nodes = [helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"],
-                              name="nan", K=k, N=n, bits=4, block_size=32,
-                              domain="com.microsoft")]
-    return model(nodes, [value("x", FLOAT, [1, k])],
-                 [value("y", FLOAT, [1, n])],
-                 [init("b", np.zeros((n, 2, 16), np.uint8)),
-                  init("s", scales)], ms=True)
-
-
 def error_dq_inf_scale():
     """A per-channel weight scale of +inf (DequantizeLinear -> MatMul)."""
     scales = np.ones(4, np.float32)
@@ -539,6 +518,8 @@ def error_dq_inf_scale():
                  [init("wq", np.ones((8, 4), np.int8)), init("ws", scales)])
 
 
+CASES = {name[5:]: fn for name, fn in globals().items()
+         if name.startswith("case_")}
 ERRORS = {name: fn for name, fn in globals().items()
           if name.startswith("error_")}
 

@@ -9,23 +9,41 @@
 //
 // The initializers that become nibble.param are written to the safetensors
 // archive given by --onnx-weights, by default the output path with the
-// extension replaced by ".safetensors".
+// extension replaced by ".safetensors". Both files are written atomically
+// (to a temporary next to them, renamed once complete). Exit status: 0, 1 on
+// an error, 3 when the model is valid but uses something nibble does not
+// support yet (as nibblec).
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/OnnxImporter.h"
 
+#include "support/OutputFiles.h"
+
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
-#include "mlir/Tools/mlir-translate/Translation.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::init("-"));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"));
+static cl::opt<bool> importOnnx("import-onnx",
+                                cl::desc("Import an ONNX model (.onnx) into "
+                                         "nibble IR"));
 
 static cl::OptionCategory onnxCategory("ONNX import options");
 static cl::opt<std::string> onnxWeights(
@@ -59,57 +77,81 @@ static cl::list<std::string> bindInputs(
 static std::string weightsPath() {
   if (!onnxWeights.empty())
     return onnxWeights;
-  auto &options = cl::getRegisteredOptions();
-  auto it = options.find("o");
-  if (it == options.end())
+  if (outputFile.empty() || outputFile == "-")
     return "";
-  auto *output = static_cast<cl::opt<std::string> *>(it->second);
-  std::string path = output->getValue();
-  if (path.empty() || path == "-")
-    return "";
-  llvm::SmallString<256> result(path);
+  llvm::SmallString<256> result(outputFile);
   llvm::sys::path::replace_extension(result, ".safetensors");
   return std::string(result);
 }
 
-static OwningOpRef<Operation *> importOnnx(llvm::SourceMgr &sourceMgr,
-                                           MLIRContext *context) {
-  const llvm::MemoryBuffer *buffer =
-      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+/// Imports the model in `buffer`; returns the exit status.
+static int importModel(const llvm::MemoryBuffer &buffer, MLIRContext &context) {
   nibble::OnnxImportOptions options;
   options.weightsPath = weightsPath();
   options.inlineConstantMaxBytes = onnxInlineLimit;
   options.functionName = onnxFunction;
   for (const std::string &binding : onnxDims) {
     if (llvm::Error error = nibble::addDimBinding(options, binding)) {
-      emitError(UnknownLoc::get(context)) << llvm::toString(std::move(error));
-      return nullptr;
+      emitError(UnknownLoc::get(&context)) << llvm::toString(std::move(error));
+      return 1;
     }
   }
   for (const std::string &binding : bindInputs) {
     if (llvm::Error error = nibble::addInputBinding(options, binding)) {
-      emitError(UnknownLoc::get(context)) << llvm::toString(std::move(error));
-      return nullptr;
+      emitError(UnknownLoc::get(&context)) << llvm::toString(std::move(error));
+      return 1;
     }
   }
   if (options.weightsPath.empty()) {
-    emitError(UnknownLoc::get(context))
+    emitError(UnknownLoc::get(&context))
         << "give --onnx-weights=<file.safetensors> (or -o <file>, next to "
            "which the archive is written)";
-    return nullptr;
+    return 1;
   }
+  if (nibble::isSameFile(options.weightsPath, inputFile) ||
+      nibble::isSameFile(outputFile, inputFile)) {
+    emitError(UnknownLoc::get(&context))
+        << "an output would overwrite the input " << inputFile;
+    return 1;
+  }
+  nibble::OnnxImportFailure why = nibble::OnnxImportFailure::None;
   FailureOr<OwningOpRef<ModuleOp>> module = nibble::importOnnxModelFromBytes(
-      buffer->getBuffer(), buffer->getBufferIdentifier(), *context, options);
+      buffer.getBuffer(), buffer.getBufferIdentifier(), context, options, &why);
   if (failed(module))
-    return nullptr;
-  return OwningOpRef<Operation *>(module->release());
+    return why == nibble::OnnxImportFailure::Unsupported ? 3 : 1;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (*module)->print(os);
+  if (llvm::Error error = nibble::writeFileAtomically(outputFile, text)) {
+    emitError(UnknownLoc::get(&context)) << llvm::toString(std::move(error));
+    return 1;
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  TranslateToMLIRRegistration importOnnxRegistration(
-      "import-onnx", "Import an ONNX model (.onnx) into nibble IR", importOnnx,
-      [](DialectRegistry &registry) {
-        nibble::registerOnnxImporterDialects(registry);
-      });
-  return failed(mlirTranslateMain(argc, argv, "nibble translation tool"));
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "nibble translation tool\n");
+  if (!importOnnx) {
+    llvm::errs() << "nibble-translate: error: nothing to do: give "
+                    "--import-onnx\n";
+    return 1;
+  }
+  DialectRegistry registry;
+  nibble::registerOnnxImporterDialects(registry);
+  MLIRContext context(registry);
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      openInputFile(inputFile, &errorMessage);
+  if (!input) {
+    llvm::errs() << "nibble-translate: error: " << errorMessage << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  const llvm::MemoryBuffer &buffer = *input;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  return importModel(buffer, context);
 }

@@ -187,7 +187,7 @@ static LogicalResult convertRange(ImportContext &ctx) {
     double count = std::ceil((l - s) / d);
     if (!(count <= double(kMaxFoldElements)))
       return ctx.emitError() << "range of " << count << " elements is too long";
-    int64_t n = std::max<int64_t>(int64_t(count), 0);
+    int64_t n = count < 0 ? 0 : int64_t(count);
     SmallVector<APFloat> values;
     for (int64_t i = 0; i < n; ++i) {
       APFloat v(s + i * d);
@@ -208,7 +208,9 @@ static LogicalResult convertRange(ImportContext &ctx) {
   if (count > kMaxFoldElements)
     return ctx.emitError() << "range of more than " << kMaxFoldElements
                            << " elements is too long";
-  int64_t n = std::max<int64_t>(int64_t(count), 0);
+  // A negative count (an empty range) may not fit int64: clamp it in 128
+  // bits.
+  int64_t n = count < 0 ? 0 : int64_t(count);
   SmallVector<APInt> values;
   // Every element lies between start and limit, but i * d alone may not
   // fit int64: compute in 128 bits.

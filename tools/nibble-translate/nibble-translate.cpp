@@ -108,8 +108,9 @@ static int importModel(const llvm::MemoryBuffer &buffer, MLIRContext &context) {
            "which the archive is written)";
     return 1;
   }
-  if (nibble::isSameFile(options.weightsPath, inputFile) ||
-      nibble::isSameFile(outputFile, inputFile)) {
+  if (inputFile != "-" &&
+      (nibble::isSameFile(options.weightsPath, inputFile) ||
+       (outputFile != "-" && nibble::isSameFile(outputFile, inputFile)))) {
     emitError(UnknownLoc::get(&context))
         << "an output would overwrite the input " << inputFile;
     return 1;

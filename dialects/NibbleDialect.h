@@ -14,6 +14,11 @@
 #include "mlir/IR/Dialect.h"
 
 #include "dialects/NibbleDialect.h.inc"
+
+namespace nibble {
+/// Function argument attribute naming the nibble.state an argument carries.
+inline constexpr llvm::StringLiteral kStateArgAttrName = "nibble.state";
+} // namespace nibble
 #include "dialects/NibbleEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES

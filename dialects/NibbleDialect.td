@@ -34,6 +34,9 @@ def Nibble_Dialect : Dialect {
     ```
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `nibble.state = @sym` on a function argument: checked against the
+  // module's nibble.state (NibbleDialect.cpp).
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Registers the attributes (defined in NibbleAttrs.cpp, which holds
     /// their storage classes).

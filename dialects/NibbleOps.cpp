@@ -81,6 +81,30 @@ LogicalResult ParamOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// GlobalOp / GlobalLoadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GlobalOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty tensor name");
+  return success();
+}
+
+LogicalResult
+GlobalLoadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto global =
+      symbolTable.lookupNearestSymbolFrom<GlobalOp>(*this, getGlobalAttr());
+  if (!global)
+    return emitOpError("'")
+           << getGlobal() << "' does not name a nibble.global of the module";
+  if (global.getType() != getResult().getType())
+    return emitOpError("result type ")
+           << getResult().getType() << " differs from global '" << getGlobal()
+           << "' of type " << global.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
 

@@ -10,6 +10,7 @@
 
 include "dialects/NibbleAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 
 //===----------------------------------------------------------------------===//
@@ -32,6 +33,89 @@ def Nibble_ParamOp : Nibble_Op<"param", [Pure]> {
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// nibble.global / nibble.global_load
+//===----------------------------------------------------------------------===//
+
+def Nibble_GlobalOp : Nibble_Op<"global", [Symbol]> {
+  let summary = "A module-level weight stored outside the IR";
+  let description = [{
+    Declares a read-only weight of the module: the symbol `sym_name`, the
+    tensor `name` of the module's weight archive (the safetensors file given
+    by the module's `nibble.weights` attribute) and its type, whose dtype and
+    shape the archive's tensor must have. Any function of the module reads it
+    with `nibble.global_load`, so entry points such as `prefill` and `decode`
+    share one copy of the weights: the runtime maps the archive once and
+    binds every global to its bytes.
+
+    ```mlir
+    nibble.global @model.layers.0.mlp.up_proj.weight "blk.0.ffn_up.weight"
+        : tensor<1536x576xf32>
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    StrAttr:$name,
+    TypeAttrOf<AnyStaticShapeTensor>:$type);
+  let assemblyFormat = "$sym_name $name attr-dict `:` $type";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The declared tensor type.
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+}
+
+def Nibble_GlobalLoadOp : Nibble_Op<"global_load",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Reads a module-level weight";
+  let description = [{
+    The value of the `nibble.global` named `global`; the result type must be
+    the global's type.
+
+    ```mlir
+    %w = nibble.global_load @model.layers.0.mlp.up_proj.weight
+        : tensor<1536x576xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$global);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$global attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// nibble.state
+//===----------------------------------------------------------------------===//
+
+def Nibble_StateOp : Nibble_Op<"state", [Symbol]> {
+  let summary = "Mutable state owned by the runtime (a KV cache)";
+  let description = [{
+    Declares a buffer of mutable state that outlives one call: the runtime
+    allocates one per session and hands the same buffer to every entry point
+    that uses it. A function uses the state through an argument marked
+    `{nibble.state = @sym}` (of the state's type) and returns the updated
+    value; bufferization makes the update in place. Entry points thus stay
+    functions of (inputs, state), and one loaded model can serve several
+    sessions.
+
+    ```mlir
+    nibble.state @kv_cache.keys : tensor<30x3x2048x64xf32>
+    func.func @decode(%k: tensor<30x3x2048x64xf32> {nibble.state = @kv_cache.keys}, ...)
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<AnyStaticShapeTensor>:$type);
+  let assemblyFormat = "$sym_name attr-dict `:` $type";
+  let extraClassDeclaration = [{
+    /// The declared tensor type.
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/NibbleOps.h"
+#include "dialects/ShapeChecks.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -12,25 +13,6 @@
 
 using namespace mlir;
 using namespace nibble;
-
-/// Whether two dimensions may be equal (either is dynamic, or they match).
-static bool dimsCompatible(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-
-/// Formats a shape as `[2, 3]` (with `?` for dynamic dimensions).
-static std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  llvm::raw_string_ostream os(text);
-  llvm::interleaveComma(shape, os, [&](int64_t dim) {
-    if (ShapedType::isDynamic(dim))
-      os << "?";
-    else
-      os << dim;
-  });
-  os << "]";
-  return text;
-}
 
 /// Checks that `result` is `input` with its last dimension replaced by `n`.
 static LogicalResult verifyLinearResult(Operation *op, RankedTensorType input,

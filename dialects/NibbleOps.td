@@ -286,4 +286,6 @@ def Nibble_DequantizeOp : Nibble_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+include "dialects/NibbleTransformerOps.td"
+
 #endif // NIBBLE_OPS_TD

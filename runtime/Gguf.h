@@ -21,6 +21,10 @@
 // dimension products without overflow, known ggml types and a row length
 // that is a multiple of the type's block size, aligned offsets, and every
 // tensor's bytes inside the data section without overlapping another.
+// Also rejected: empty keys, bools other than 0/1, arrays nested more than
+// 8 deep, n_dims > 4, a zero dimension, `general.alignment` that is not a
+// uint32 power of two. Value strings are not checked for UTF-8 (tokens of
+// some vocabularies are raw bytes). A rejected file leaves the object empty.
 // LLVM-free (the runtime reads tokenizers from GGUF metadata); the compiler's
 // GGUF frontend uses it too.
 //
@@ -184,7 +188,8 @@ public:
   nibble_status getSigned(const std::string &key, int64_t &out) const;
   nibble_status getFloat(const std::string &key, double &out) const;
   nibble_status getBool(const std::string &key, bool &out) const;
-  /// Array look-ups: the array's elements, which must have the named class.
+  /// Array look-ups: the array's elements, which must have the named class
+  /// (getSignedArray also converts unsigned elements that fit in int64_t).
   nibble_status getStringArray(const std::string &key,
                                const std::vector<std::string> *&out) const;
   nibble_status getFloatArray(const std::string &key,
@@ -202,6 +207,10 @@ public:
   }
 
 private:
+  /// parse() without clearing the state on failure.
+  nibble_status parseImage(const uint8_t *bytes, size_t size,
+                           const std::string &displayName);
+
   std::unique_ptr<MappedFile> file;
   std::string filePath;
   uint32_t fileVersion = 0;

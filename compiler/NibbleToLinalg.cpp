@@ -645,8 +645,9 @@ struct NibbleLowerToLinalgPass
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect>();
-    target.addIllegalOp<LinearOp, QLinearOp, ObserveOp, QuantizeOp,
-                        DequantizeOp>();
+    target
+        .addIllegalOp<LinearOp, QLinearOp, ObserveOp, QuantizeOp, DequantizeOp,
+                      RmsNormOp, RopeOp, EmbeddingOp, AttentionOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateNibbleToLinalgPatterns(patterns);
@@ -661,4 +662,5 @@ struct NibbleLowerToLinalgPass
 void nibble::populateNibbleToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerLinear, LowerQLinear, LowerObserve, LowerQuantize,
                LowerDequantize>(patterns.getContext());
+  populateTransformerToLinalgPatterns(patterns);
 }

@@ -34,6 +34,11 @@ inline constexpr llvm::StringLiteral kParallelBodyAttrName =
 /// linalg/tensor/arith/math.
 void populateNibbleToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// Adds the patterns that lower the transformer ops (nibble.rms_norm,
+/// nibble.rope, nibble.embedding, nibble.attention) to linalg/tensor/arith/
+/// math; populateNibbleToLinalgPatterns includes them.
+void populateTransformerToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
 /// Options of the lowering pipeline to the LLVM dialect.
 struct LowerToLLVMOptions
     : public mlir::PassPipelineOptions<LowerToLLVMOptions> {

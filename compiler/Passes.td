@@ -25,7 +25,9 @@ def NibbleLowerToLinalg : Pass<"nibble-lower-to-linalg"> {
   let summary = "Reference lowering of nibble ops to linalg/tensor/arith";
   let description = [{
     Lowers `nibble.linear`, `nibble.qlinear`, `nibble.quantize`,
-    `nibble.dequantize` and `nibble.observe` to `linalg.generic` over tensors:
+    `nibble.dequantize`, `nibble.observe` and the transformer ops
+    (`nibble.rms_norm`, `nibble.rope`, `nibble.embedding`,
+    `nibble.attention`) to `linalg.generic` over tensors:
     packed weights are unpacked and dequantized into a float tensor, then
     multiplied. It is the simple, obviously right oracle that faster lowerings
     are tested against. `nibble.param` is left alone.
@@ -34,6 +36,19 @@ def NibbleLowerToLinalg : Pass<"nibble-lower-to-linalg"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect"];
+}
+
+def NibbleStridedCopiesToLinalg : Pass<"nibble-strided-copies-to-linalg"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    The LLVM lowering of `memref.copy` turns a copy between buffers that are
+    not both contiguous (slices of a KV cache, the unrotated tail of a RoPE
+    head) into a call to `memrefCopy` from MLIR's C runner utilities, which
+    neither the nibble runtime nor compiled models link. This pass rewrites
+    those copies into `linalg.copy`, which becomes loops like every other
+    linalg op; contiguous copies stay `memref.copy` (a memcpy).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",

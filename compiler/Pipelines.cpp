@@ -27,6 +27,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
       "convert-bufferization-to-memref,"
+      "nibble-strided-copies-to-linalg,"
       "func.func(convert-linalg-to-parallel-loops),"
       // C interfaces for the model's functions, requested before libm
       // declarations and parallel bodies exist (those stay plain calls).

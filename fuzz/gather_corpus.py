@@ -20,6 +20,10 @@ Writes DIR/<Harness>/ (emptied first) for each harness of fuzz/:
                             its comment lines dropped
   NibbleSchemeFuzzer        the body of every #nibble.scheme<...> in the
                             tests and docs
+  GgufFuzzer                the GGUF fixtures of test/Unit/Gguf/Inputs, one
+                            small file per ggml type and per metadata value
+                            type, nested arrays, version 2, custom alignment,
+                            and a few invalid ones (truncated, overlapping)
 Seed files are named by a hash of their contents, so reruns are identical.
 Needs numpy and onnx (scripts/setup.sh's virtualenv).
 """
@@ -368,6 +372,85 @@ def gather_mlir(out_dir):
     return [ir, scheme]
 
 
+# ---------------------------------------------------------------------------
+# GGUF
+
+
+def gguf_string(text):
+    data = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(data)) + data
+
+
+def gguf_bytes(entries=(), tensors=(), data=b"", version=3, alignment=32):
+    """A GGUF file: entries are (key, type, value bytes), tensors (name, ne,
+    ggml type, offset)."""
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(entries))
+    for key, vtype, value in entries:
+        out += gguf_string(key) + struct.pack("<I", vtype) + value
+    for name, ne, gtype, offset in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(ne))
+        out += b"".join(struct.pack("<Q", d) for d in ne)
+        out += struct.pack("<IQ", gtype, offset)
+    if tensors:
+        out += bytes(-len(out) % alignment)
+    return out + data
+
+
+# ggml type: (block elements, block bytes), as runtime/Gguf.cpp lists them.
+GGML_BLOCKS = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22),
+               7: (32, 24), 8: (32, 34), 9: (32, 36), 10: (256, 84),
+               11: (256, 110), 12: (256, 144), 13: (256, 176),
+               14: (256, 210), 15: (256, 292), 30: (1, 2)}
+
+
+def gguf_seeds():
+    seeds = []
+    rng = np.random.default_rng(5)
+    arch = ("general.architecture", 8, gguf_string("seed"))
+    # One tensor of two rows of random blocks per type.
+    for gtype, (elements, nbytes) in GGML_BLOCKS.items():
+        row = elements if elements > 1 else 8
+        data = bytearray(rng.integers(0, 256, 2 * row // elements * nbytes,
+                                      dtype=np.uint8).tobytes())
+        seeds.append(gguf_bytes([arch], [("w", [row, 2], gtype, 0)],
+                                bytes(data)))
+    # Every metadata value type, arrays of them, nested arrays.
+    scalars = [(0, "<B", 7), (1, "<b", -7), (2, "<H", 700), (3, "<h", -700),
+               (4, "<I", 70000), (5, "<i", -70000), (6, "<f", 0.5),
+               (7, "<B", 1), (10, "<Q", 7 << 40), (11, "<q", -7 << 40),
+               (12, "<d", 0.25)]
+    entries = [arch]
+    for vtype, fmt, value in scalars:
+        entries.append((f"k.{vtype}", vtype, struct.pack(fmt, value)))
+        entries.append((f"a.{vtype}", 9, struct.pack("<IQ", vtype, 2) +
+                        struct.pack(fmt, value) * 2))
+    entries.append(("k.8", 8, gguf_string("h\u00e9llo")))
+    entries.append(("a.8", 9, struct.pack("<IQ", 8, 3) + gguf_string("a") +
+                    gguf_string("") + gguf_string("<0x0A>")))
+    inner = struct.pack("<IQ", 5, 2) + struct.pack("<ii", 1, 2)
+    entries.append(("a.9", 9, struct.pack("<IQ", 9, 2) + inner * 2))
+    entries.append(("general.alignment", 4, struct.pack("<I", 64)))
+    seeds.append(gguf_bytes(entries, [("a", [16], 0, 0), ("b", [32, 2], 2, 64)],
+                            bytes(range(100)), alignment=64))
+    seeds.append(gguf_bytes([arch], [("a", [4], 0, 0)], bytes(16), version=2))
+    seeds.append(gguf_bytes())
+    # Invalid on purpose: truncated data, overlapping tensors, bad magic.
+    seeds.append(gguf_bytes([arch], [("a", [32], 0, 0)], bytes(64)))
+    seeds.append(gguf_bytes([arch], [("a", [16], 0, 0), ("b", [8], 0, 32)],
+                            bytes(64)))
+    seeds.append(b"GGUG" + seeds[-1][4:])
+    return seeds
+
+
+def gather_gguf(out_dir):
+    corpus = Corpus(out_dir, "GgufFuzzer")
+    for path in test_files("test/Unit/Gguf/Inputs/*.gguf"):
+        corpus.add_file(path)
+    for seed in gguf_seeds():
+        corpus.add(seed)
+    return [corpus]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -378,6 +461,7 @@ def main():
     corpora += gather_safetensors(args.out)
     corpora += gather_npy(args.out, npys)
     corpora += gather_mlir(args.out)
+    corpora += gather_gguf(args.out)
     print("fuzz corpus: " + ", ".join(
         f"{os.path.basename(c.dir)} {c.count}" for c in corpora))
 

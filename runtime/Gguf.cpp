@@ -562,13 +562,14 @@ nibble_status GgufFile::parseImage(const uint8_t *bytes, size_t size,
   if (tensorCount > parser.remaining() / minTensorBytes ||
       tensorCount * minTensorBytes >
           parser.remaining() - kvCount * minEntryBytes)
-    return parser.error("tensor_count %llu at byte offset 8 cannot fit in the "
-                        "%zu bytes left after %llu metadata entries (at least "
-                        "%llu bytes each)",
-                        static_cast<unsigned long long>(tensorCount),
-                        parser.remaining(),
-                        static_cast<unsigned long long>(kvCount),
-                        static_cast<unsigned long long>(minTensorBytes));
+    return parser.error(
+        "tensor_count %llu at byte offset 8 cannot fit in the "
+        "%zu bytes left (at least %llu bytes each, besides at "
+        "least %llu bytes for the %llu metadata entries)",
+        static_cast<unsigned long long>(tensorCount), parser.remaining(),
+        static_cast<unsigned long long>(minTensorBytes),
+        static_cast<unsigned long long>(kvCount * minEntryBytes),
+        static_cast<unsigned long long>(kvCount));
   fileVersion = version;
 
   // Metadata.

@@ -70,6 +70,7 @@ dict_of() {
     *NpyFuzzer) echo npy ;;
     NibbleIrFuzzer) echo mlir ;;
     NibbleSchemeFuzzer) echo scheme ;;
+    GgufFuzzer) echo gguf ;;
   esac
 }
 

@@ -15,6 +15,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 
 using namespace mlir;
@@ -57,6 +59,112 @@ static std::vector<int64_t> makeDescriptor(NpyArray &array) {
     strides[i] = strides[i + 1] * array.shape[i + 1];
   words.insert(words.end(), strides.begin(), strides.end());
   return words;
+}
+
+/// Frees memory from std::aligned_alloc.
+void JitSession::FreeDeleter::operator()(void *pointer) const {
+  std::free(pointer);
+}
+
+JitSession::JitSession() = default;
+JitSession::~JitSession() = default;
+
+llvm::Error JitSession::bindGlobals(ModuleOp module) {
+  SmallVector<GlobalOp> globals(module.getOps<GlobalOp>());
+  if (globals.empty())
+    return llvm::Error::success();
+  store = std::make_unique<WeightStore>();
+  for (GlobalOp global : globals) {
+    FailureOr<const TensorView *> tensor = store->resolve(global);
+    if (failed(tensor))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot bind global '" +
+                                         global.getSymName() + "'");
+    const uint8_t *data = (*tensor)->bytes.data();
+    size_t elementSize = dtypeByteSize((*tensor)->dtype);
+    if (reinterpret_cast<uintptr_t>(data) % elementSize != 0) {
+      // The archive stores it unaligned: read an aligned copy instead.
+      size_t bytes = (*tensor)->bytes.size();
+      void *copy = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      if (!copy)
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "out of memory copying global '" +
+                                           global.getSymName() + "'");
+      std::memcpy(copy, data, bytes);
+      alignedCopies.emplace_back(copy);
+      data = static_cast<const uint8_t *>(copy);
+    }
+    globalPointers.push_back(const_cast<uint8_t *>(data));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<JitSession>>
+JitSession::create(ModuleOp module, const JitOptions &options) {
+  auto makeError = [](const Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  std::unique_ptr<JitSession> session(new JitSession());
+  if (!options.weights.empty())
+    module->setAttr(kWeightsAttrName,
+                    StringAttr::get(module.getContext(), options.weights));
+  // The weights of nibble.global are mapped, checked and bound by pointer:
+  // they never enter the IR or the JIT's memory.
+  if (llvm::Error error = session->bindGlobals(module))
+    return std::move(error);
+
+  // Lower to the LLVM dialect.
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  LowerToLLVMOptions lowerOptions;
+  lowerOptions.weights = options.weights;
+  buildLowerToLLVMPipeline(pm, lowerOptions);
+  if (failed(pm.run(module)))
+    return makeError("lowering the module to LLVM failed");
+
+  // JIT-compile.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  // ExecutionEngineOptions::transformer is a function_ref: the function it
+  // refers to must outlive ExecutionEngine::create.
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  session->engine = std::move(*engine);
+
+  // Parallel loops run on the runtime's thread pool, as in compiled models.
+  if (options.numThreads > 0 && nibble_set_num_threads(static_cast<int32_t>(
+                                    options.numThreads)) != NIBBLE_OK)
+    return makeError(nibble_last_error());
+  llvm::Expected<void *> setRunner =
+      session->engine->lookup("__nibble_set_parallel_runner");
+  if (!setRunner)
+    return setRunner.takeError();
+  using SetRunnerFn = void (*)(nibble_parallel_runner);
+  reinterpret_cast<SetRunnerFn> (*setRunner)(nibble_parallel_for);
+
+  if (!session->globalPointers.empty()) {
+    llvm::Expected<void *> bind =
+        session->engine->lookup("__nibble_bind_globals");
+    if (!bind)
+      return bind.takeError();
+    using BindFn = void (*)(void **);
+    reinterpret_cast<BindFn> (*bind)(session->globalPointers.data());
+  }
+  return std::move(session);
+}
+
+llvm::Error JitSession::invoke(StringRef entry, ArrayRef<void *> descriptors) {
+  SmallVector<void *> pointers(descriptors.begin(), descriptors.end());
+  SmallVector<void *> packedArgs;
+  for (void *&pointer : pointers)
+    packedArgs.push_back(&pointer);
+  return engine->invokePacked(("_mlir_ciface_" + entry).str(), packedArgs);
 }
 
 llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
@@ -126,40 +234,10 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
     func.removeResultAttr(
         i, StringAttr::get(module.getContext(), kUnsignedAttrName));
 
-  // Lower to the LLVM dialect.
-  PassManager pm(module.getContext(), ModuleOp::getOperationName());
-  LowerToLLVMOptions lowerOptions;
-  lowerOptions.weights = options.weights;
-  buildLowerToLLVMPipeline(pm, lowerOptions);
-  if (failed(pm.run(module)))
-    return makeError("lowering '" + entry + "' to LLVM failed");
-
-  // JIT-compile and call `_mlir_ciface_<entry>(args..., results...)`.
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  registerBuiltinDialectTranslation(*module.getContext());
-  registerLLVMDialectTranslation(*module.getContext());
-  // ExecutionEngineOptions::transformer is a function_ref: the function it
-  // refers to must outlive ExecutionEngine::create.
-  std::function<llvm::Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(options.optLevel, 0, nullptr);
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  auto engine = ExecutionEngine::create(module, engineOptions);
-  if (!engine)
-    return engine.takeError();
-
-  // Parallel loops run on the runtime's thread pool, as in compiled models.
-  if (options.numThreads > 0 && nibble_set_num_threads(static_cast<int32_t>(
-                                    options.numThreads)) != NIBBLE_OK)
-    return makeError(nibble_last_error());
-  llvm::Expected<void *> setRunner =
-      (*engine)->lookup("__nibble_set_parallel_runner");
-  if (!setRunner)
-    return setRunner.takeError();
-  using SetRunnerFn = void (*)(nibble_parallel_runner);
-  SetRunnerFn installRunner = reinterpret_cast<SetRunnerFn>(*setRunner);
-  installRunner(nibble_parallel_for);
+  llvm::Expected<std::unique_ptr<JitSession>> session =
+      JitSession::create(module, options);
+  if (!session)
+    return session.takeError();
 
   std::vector<std::vector<int64_t>> descriptors;
   for (NpyArray &argument : arguments)
@@ -169,11 +247,7 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   std::vector<void *> descriptorPointers;
   for (std::vector<int64_t> &descriptor : descriptors)
     descriptorPointers.push_back(descriptor.data());
-  SmallVector<void *> packedArgs;
-  for (void *&pointer : descriptorPointers)
-    packedArgs.push_back(&pointer);
-  if (llvm::Error error =
-          (*engine)->invokePacked(("_mlir_ciface_" + entry).str(), packedArgs))
+  if (llvm::Error error = (*session)->invoke(entry, descriptorPointers))
     return std::move(error);
   return results;
 }

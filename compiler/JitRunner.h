@@ -13,11 +13,19 @@
 #include "support/Npy.h"
 
 #include "mlir/IR/BuiltinOps.h"
+
 #include "llvm/Support/Error.h"
+#include <memory>
 
 #include <vector>
 
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
 namespace nibble {
+
+class WeightStore;
 
 /// Options of a JIT run.
 struct JitOptions {
@@ -28,6 +36,37 @@ struct JitOptions {
   /// Threads that run the parallel loops (0 = the runtime's default:
   /// $NIBBLE_NUM_THREADS, else the number of CPUs).
   unsigned numThreads = 0;
+};
+
+/// A module lowered and JIT-compiled once, whose functions can be called
+/// many times. Weights of `nibble.global`s are bound by pointer into the
+/// mapped archive (an aligned copy only for a tensor stored unaligned), as
+/// the runtime binds them in compiled models.
+class JitSession {
+public:
+  ~JitSession();
+
+  /// Lowers `module` in place through nibble-lower-to-llvm, JIT-compiles it,
+  /// installs the runtime's thread pool and binds the globals.
+  static llvm::Expected<std::unique_ptr<JitSession>>
+  create(mlir::ModuleOp module, const JitOptions &options);
+
+  /// Calls `_mlir_ciface_<entry>` with one memref descriptor pointer per
+  /// argument, then one per result (results are out-params).
+  llvm::Error invoke(llvm::StringRef entry, llvm::ArrayRef<void *> descriptors);
+
+private:
+  JitSession();
+  /// Resolves every nibble.global of `module` against its archive.
+  llvm::Error bindGlobals(mlir::ModuleOp module);
+
+  struct FreeDeleter {
+    void operator()(void *pointer) const;
+  };
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<WeightStore> store;
+  std::vector<std::unique_ptr<void, FreeDeleter>> alignedCopies;
+  std::vector<void *> globalPointers;
 };
 
 /// Lowers `module` in place and runs its function `entry` on `inputs`, one

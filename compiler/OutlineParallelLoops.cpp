@@ -222,10 +222,10 @@ struct OutlineParallelLoopsPass
     builder.setInsertionPoint(loop);
     Value total;
     for (unsigned d = 0; d < numSplit; ++d) {
-      Value count =
-          buildTripCount(builder, loc, loop.getLowerBound()[d],
-                         loop.getUpperBound()[d], loop.getStep()[d]);
-      total = d == 0 ? count : arith::MulIOp::create(builder, loc, total, count);
+      Value count = buildTripCount(builder, loc, loop.getLowerBound()[d],
+                                   loop.getUpperBound()[d], loop.getStep()[d]);
+      total =
+          d == 0 ? count : arith::MulIOp::create(builder, loc, total, count);
     }
     SmallVector<Value> operands = {
         arith::ConstantIndexOp::create(builder, loc, 0), total};
@@ -243,10 +243,10 @@ struct OutlineParallelLoopsPass
     unsigned count = 0;
     int64_t iterations = 1;
     while (count < loop.getNumLoops() && iterations < kMinSplitIterations) {
-      iterations = saturatingMul(
-          iterations,
-          tripCount(loop.getLowerBound()[count], loop.getUpperBound()[count],
-                    loop.getStep()[count]));
+      iterations =
+          saturatingMul(iterations, tripCount(loop.getLowerBound()[count],
+                                              loop.getUpperBound()[count],
+                                              loop.getStep()[count]));
       ++count;
     }
     return count;

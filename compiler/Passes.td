@@ -51,6 +51,34 @@ def NibbleStridedCopiesToLinalg : Pass<"nibble-strided-copies-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def NibbleGlobalsToBuffers : Pass<"nibble-globals-to-buffers",
+                                  "mlir::ModuleOp"> {
+  let summary = "Read module-level weights through their buffers";
+  let description = [{
+    Replaces every `nibble.global_load` by
+    `bufferization.to_tensor (nibble.global_buffer @g) restrict`, so one-shot
+    bufferization reads the weight in place (the tensor is not writable: a
+    write would bufferize to a copy). Runs just before bufferization.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def NibbleGlobalsToLLVM : Pass<"nibble-globals-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Lower module-level weights to pointer slots bound at run time";
+  let description = [{
+    Gives every `nibble.global` (in module order, index i) an internal LLVM
+    global `__nibble_global_slot_<i>` holding a pointer, and lowers each
+    `nibble.global_buffer` to a memref descriptor over the pointer in its
+    slot. Adds `void __nibble_bind_globals(void **pointers)`, which stores
+    pointers[i] into slot i: the runtime calls it once with the addresses of
+    the weights in the mapped archive (the JIT does the same), so no weight
+    is ever copied into the binary or the IR. Runs after the conversion to
+    the LLVM dialect, before reconcile-unrealized-casts.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",
                                    "mlir::ModuleOp"> {
   let summary = "Turn the params of the entry function into arguments";

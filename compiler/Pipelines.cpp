@@ -21,6 +21,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
   // same pipeline a user would type into nibble-opt.
   std::string upstream =
       "canonicalize,"
+      "nibble-globals-to-buffers,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions "
@@ -47,6 +48,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "convert-index-to-llvm,"
       "finalize-memref-to-llvm,"
       "convert-func-to-llvm,"
+      "nibble-globals-to-llvm,"
       "reconcile-unrealized-casts,"
       "nibble-parallel-calls-to-runtime";
   if (failed(parsePassPipeline(upstream, pm, llvm::errs())))

@@ -86,6 +86,24 @@ GlobalLoadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return success();
 }
 
+LogicalResult
+GlobalBufferOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto global =
+      symbolTable.lookupNearestSymbolFrom<GlobalOp>(*this, getGlobalAttr());
+  if (!global)
+    return emitOpError("'")
+           << getGlobal() << "' does not name a nibble.global of the module";
+  auto type = cast<MemRefType>(getResult().getType());
+  RankedTensorType tensorType = global.getTensorType();
+  if (type.getShape() != tensorType.getShape() ||
+      type.getElementType() != tensorType.getElementType() ||
+      !type.getLayout().isIdentity())
+    return emitOpError("result type ")
+           << type << " does not match global '" << getGlobal() << "' of type "
+           << tensorType;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//

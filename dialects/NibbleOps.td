@@ -86,6 +86,25 @@ def Nibble_GlobalLoadOp : Nibble_Op<"global_load",
   let assemblyFormat = "$global attr-dict `:` type($result)";
 }
 
+def Nibble_GlobalBufferOp : Nibble_Op<"global_buffer",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The buffer of a module-level weight (after bufferization)";
+  let description = [{
+    The memory of the `nibble.global` named `global`, as a read-only memref of
+    the global's shape and element type. `nibble-globals-to-buffers` replaces
+    `nibble.global_load` by it (wrapped in `bufferization.to_tensor`) before
+    bufferization; `nibble-globals-to-llvm` lowers it to a load of the
+    pointer the runtime (or the JIT) bound to the global.
+
+    ```mlir
+    %m = nibble.global_buffer @model.norm.weight : memref<576xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$global);
+  let results = (outs AnyStaticShapeMemRef:$result);
+  let assemblyFormat = "$global attr-dict `:` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // nibble.state
 //===----------------------------------------------------------------------===//

@@ -12,7 +12,8 @@ namespace nibble {
 FailureOr<std::string> WeightStore::getArchivePath(ModuleOp module) {
   auto path = module->getAttrOfType<StringAttr>(kWeightsAttrName);
   if (!path)
-    return module.emitError("module has nibble.param ops but no '")
+    return module.emitError(
+               "module has weights (nibble.param or nibble.global) but no '")
            << kWeightsAttrName << "' attribute naming their weight archive";
   return path.str();
 }
@@ -32,29 +33,36 @@ FailureOr<const SafeTensorsFile *> WeightStore::open(StringRef path,
 }
 
 FailureOr<const TensorView *> WeightStore::resolve(ParamOp param) {
+  return resolve(param, param.getName(), param.getResult().getType());
+}
+
+FailureOr<const TensorView *> WeightStore::resolve(GlobalOp global) {
+  return resolve(global, global.getName(), global.getTensorType());
+}
+
+FailureOr<const TensorView *>
+WeightStore::resolve(Operation *param, StringRef name, RankedTensorType type) {
   auto module = param->getParentOfType<ModuleOp>();
   if (!module)
-    return param.emitOpError("is not inside a module");
+    return param->emitOpError("is not inside a module");
   FailureOr<std::string> path = getArchivePath(module);
   if (failed(path))
     return failure();
-  FailureOr<const SafeTensorsFile *> archive = open(*path, param.getLoc());
+  FailureOr<const SafeTensorsFile *> archive = open(*path, param->getLoc());
   if (failed(archive))
     return failure();
-  llvm::Expected<const TensorView *> tensor = (*archive)->get(param.getName());
+  llvm::Expected<const TensorView *> tensor = (*archive)->get(name);
   if (!tensor)
-    return param.emitOpError() << llvm::toString(tensor.takeError());
-  RankedTensorType type = param.getResult().getType();
+    return param->emitOpError() << llvm::toString(tensor.takeError());
   std::optional<DType> dtype = dtypeForElementType(type.getElementType());
   if (!dtype || *dtype != (*tensor)->dtype)
-    return param.emitOpError()
-           << *path << ": tensor '" << param.getName() << "' has dtype "
+    return param->emitOpError()
+           << *path << ": tensor '" << name << "' has dtype "
            << safetensorsName((*tensor)->dtype) << " but the IR expects "
            << type.getElementType();
   if (!llvm::equal((*tensor)->shape, type.getShape())) {
-    InFlightDiagnostic diag = param.emitOpError()
-                              << *path << ": tensor '" << param.getName()
-                              << "' has shape [";
+    InFlightDiagnostic diag = param->emitOpError() << *path << ": tensor '"
+                                                   << name << "' has shape [";
     llvm::interleaveComma((*tensor)->shape, diag);
     diag << "] but the IR expects " << type;
     return diag;

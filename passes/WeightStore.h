@@ -41,6 +41,15 @@ public:
   /// emitted at `param` and name the file and the tensor.
   mlir::FailureOr<const TensorView *> resolve(ParamOp param);
 
+  /// The tensor `global` names, checked like a param's.
+  mlir::FailureOr<const TensorView *> resolve(GlobalOp global);
+
+  /// The tensor `name` of the archive of `op`'s module, checked to have the
+  /// dtype and shape of `type`; errors are emitted at `op`.
+  mlir::FailureOr<const TensorView *> resolve(mlir::Operation *op,
+                                              llvm::StringRef name,
+                                              mlir::RankedTensorType type);
+
   /// The tensor's contents as an attribute of `type` (copied).
   static mlir::DenseElementsAttr toAttribute(const TensorView &tensor,
                                              mlir::RankedTensorType type);

@@ -37,7 +37,7 @@ func.func @static_activations(%x: tensor<3x64xf32>) -> tensor<3x2xf32> {
 
 // -----
 
-// expected-error @+1 {{module has nibble.param ops but no 'nibble.weights' attribute naming their weight archive}}
+// expected-error @+1 {{module has weights (nibble.param or nibble.global) but no 'nibble.weights' attribute naming their weight archive}}
 module {
   func.func @missing_archive_attribute(%x: tensor<3x64xf32>) -> tensor<3x2xf32> {
     %w = nibble.param "fc.weight" : tensor<2x64xf32>

@@ -30,8 +30,13 @@ config.substitutions.append(
 
 llvm_config.add_tool_substitutions(
     ["nibble-opt", "nibble-run", "nibblec", "nibble-translate",
-     "nibble-run-lib"],
+     "nibble-run-lib", "nibble-tokenize"],
     [config.nibble_tools_dir])
+# The real models scripts/fetch-models.sh puts in the cache.
+config.substitutions.append(
+    ("%nibble_models", os.path.join(
+        os.environ.get("NIBBLE_CACHE_DIR",
+                       os.path.expanduser("~/.cache/nibble")), "models")))
 # Runtime programs cross-built for AArch64 (run them under qemu-aarch64).
 config.substitutions.append(
     ("%aarch64_bin", os.path.join(config.nibble_tools_dir, "aarch64")))

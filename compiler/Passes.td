@@ -79,6 +79,20 @@ def NibbleGlobalsToLLVM : Pass<"nibble-globals-to-llvm", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def NibbleDropInPlaceResults : Pass<"nibble-drop-in-place-results",
+                                    "mlir::ModuleOp"> {
+  let summary = "Drop results that bufferized into an argument's buffer";
+  let description = [{
+    After bufferization, an entry point that updates a state argument (a KV
+    cache) or writes an output argument in place (destination-passing style)
+    returns that very argument. This pass removes such results from functions
+    that nothing in the module calls, so the caller's buffer is the result
+    and no copy of it is made (upstream `drop-equivalent-buffer-results`
+    leaves public functions alone). Runs between bufferization and
+    `buffer-results-to-out-params`.
+  }];
+}
+
 def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",
                                    "mlir::ModuleOp"> {
   let summary = "Turn the params of the entry function into arguments";

@@ -24,6 +24,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "nibble-globals-to-buffers,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
+      "nibble-drop-in-place-results,"
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"

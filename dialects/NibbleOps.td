@@ -148,7 +148,10 @@ def Nibble_LinearOp : Nibble_Op<"linear", [Pure]> {
     the optional `bias` `[N]`; the result has shape `[..., N]`. All element
     types are the same float type. The optional `scheme` requests how the
     weight is to be quantized (set by a recipe or by precision assignment);
-    quantization passes honour it over their own options.
+    quantization passes honour it over their own options. The optional
+    `name` is the layer's stable module path (e.g.
+    `model.layers.3.self_attn.q_proj`) that recipes, calibration statistics
+    and reports key on; quantization carries it over to `nibble.qlinear`.
 
     ```mlir
     %y = nibble.linear %x, %w bias %b scheme <w4, group = 32, sym>
@@ -159,7 +162,8 @@ def Nibble_LinearOp : Nibble_Op<"linear", [Pure]> {
     RankedTensorOf<[AnyFloat]>:$input,
     RankedTensorOf<[AnyFloat]>:$weight,
     Optional<RankedTensorOf<[AnyFloat]>>:$bias,
-    OptionalAttr<Nibble_SchemeAttr>:$scheme);
+    OptionalAttr<Nibble_SchemeAttr>:$scheme,
+    OptionalAttr<StrAttr>:$name);
   let results = (outs RankedTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? (`scheme` $scheme^)? attr-dict `:`
@@ -205,7 +209,8 @@ def Nibble_QLinearOp : Nibble_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
     Optional<RankedTensorOf<[F32]>>:$scale_scales,
     Optional<RankedTensorOf<[AnyFloat]>>:$bias,
     Optional<RankedTensorOf<[F32]>>:$input_scale,
-    Nibble_SchemeAttr:$scheme);
+    Nibble_SchemeAttr:$scheme,
+    OptionalAttr<StrAttr>:$name);
   let results = (outs RankedTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales

@@ -315,7 +315,7 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
   auto qlinear = QLinearOp::create(
       builder, linear.getLoc(), linear.getResult().getType(), linear.getInput(),
       values[0], values[1], zeroPoints, scaleScales, linear.getBias(),
-      /*input_scale=*/Value(), scheme);
+      /*input_scale=*/Value(), scheme, linear.getNameAttr());
   Operation *weightOp = linear.getWeight().getDefiningOp();
   linear.getResult().replaceAllUsesWith(qlinear.getResult());
   linear.erase();

@@ -180,7 +180,8 @@ static LogicalResult convertMatMul(ImportContext &ctx) {
       bias = *param;
     }
     Value result = LinearOp::create(b, ctx.loc(), linearResultType(*aType, n),
-                                    *a, *w, bias, /*scheme=*/nullptr);
+                                    *a, *w, bias, /*scheme=*/nullptr,
+                                    /*name=*/nullptr);
     if (add) {
       ctx.absorb(add, add->output(0), result);
       return success();
@@ -246,7 +247,7 @@ static LogicalResult convertGemm(ImportContext &ctx) {
       biasFolded = true;
     }
     result = LinearOp::create(b, loc, linearResultType(lhsType, n), lhs, *w,
-                              bias, /*scheme=*/nullptr);
+                              bias, /*scheme=*/nullptr, /*name=*/nullptr);
   } else {
     FailureOr<Value> bValue = ctx.input(1);
     if (failed(bValue))

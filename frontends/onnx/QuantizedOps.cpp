@@ -179,7 +179,8 @@ static FailureOr<Value> buildQLinear(ImportContext &ctx,
   return Value(QLinearOp::create(ctx.getBuilder(), ctx.loc(), resultType, input,
                                  weight.params[0], weight.params[1], zeros,
                                  /*scale_scales=*/Value(), bias,
-                                 /*input_scale=*/Value(), scheme));
+                                 /*input_scale=*/Value(), scheme,
+                                 /*name=*/nullptr));
 }
 
 /// Checks that `input` of `type` can be the activation of a linear with

@@ -87,3 +87,12 @@ func.func @quantize_dequantize(%x: tensor<4x64xf32>, %s: tensor<1xf32>) -> (tens
   %2 = nibble.dequantize %q3, %s3 : (tensor<4x64xf8E4M3FN>, tensor<4x1xf32>) -> tensor<4x64xf32>
   return %0, %1, %2 : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>
 }
+
+// CHECK-LABEL: func.func @named_linears
+func.func @named_linears(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>, %qw: tensor<32x32xi8>, %s: tensor<32x2xf32>) -> (tensor<4x32xf32>, tensor<4x32xf32>) {
+  // CHECK: nibble.linear %{{.*}}, %{{.*}} {name = "model.layers.0.self_attn.q_proj"} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  %0 = nibble.linear %x, %w {name = "model.layers.0.self_attn.q_proj"} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  // CHECK: nibble.qlinear %{{.*}}, %{{.*}}, %{{.*}} scheme <w4, group = 32, sym> {name = "lm_head"} : (tensor<4x64xf32>, tensor<32x32xi8>, tensor<32x2xf32>) -> tensor<4x32xf32>
+  %1 = nibble.qlinear %x, %qw, %s scheme <w4, group = 32, sym> {name = "lm_head"} : (tensor<4x64xf32>, tensor<32x32xi8>, tensor<32x2xf32>) -> tensor<4x32xf32>
+  return %0, %1 : tensor<4x32xf32>, tensor<4x32xf32>
+}

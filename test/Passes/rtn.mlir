@@ -76,3 +76,14 @@ func.func @scheme_attribute_wins(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %0 = nibble.linear %x, %w scheme <w2, asym> : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %0 : tensor<3x2xf32>
 }
+
+// -----
+
+// A linear's stable name survives quantization.
+// CHECK-LABEL: func.func @keeps_name
+// CHECK: nibble.qlinear {{.*}} {name = "model.layers.0.mlp.up_proj"}
+func.func @keeps_name(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[127.0, -64.0, 1.0, 0.0], [63.5, -63.5, 0.0, -0.5]]> : tensor<2x4xf32>
+  %0 = nibble.linear %x, %w {name = "model.layers.0.mlp.up_proj"} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

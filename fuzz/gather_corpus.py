@@ -24,6 +24,11 @@ Writes DIR/<Harness>/ (emptied first) for each harness of fuzz/:
                             small file per ggml type and per metadata value
                             type, nested arrays, version 2, custom alignment,
                             and a few invalid ones (truncated, overlapping)
+  TokenizerJsonFuzzer       the tokenizer.json fixtures of
+                            test/Unit/Tokenizer/Inputs, a minimal BPE with
+                            every supported normalizer, pre-tokenizer,
+                            decoder and post-processor, rejected variants,
+                            and plain JSON (escapes, numbers, deep nesting)
 Seed files are named by a hash of their contents, so reruns are identical.
 Needs numpy and onnx (scripts/setup.sh's virtualenv).
 """
@@ -451,6 +456,91 @@ def gather_gguf(out_dir):
     return [corpus]
 
 
+# ---------------------------------------------------------------------------
+# tokenizer.json
+
+
+def tokenizer_json_seeds():
+    vocab = {"a": 0, "b": 1, "ab": 2, "<s>": 3, "\u2581": 4, "\u2581a": 5,
+             "<0x0A>": 6, "<0xC3>": 7, "<0xA9>": 8, "\u0120": 9, "1": 10}
+    model = {"type": "BPE", "vocab": vocab, "merges": ["a b", "\u2581 a"],
+             "byte_fallback": True, "unk_token": "<s>", "fuse_unk": True}
+    added = [{"id": 3, "content": "<s>", "special": True, "lstrip": False,
+              "rstrip": True, "single_word": False, "normalized": False}]
+    base = {"version": "1.0", "truncation": None, "padding": None,
+            "added_tokens": added, "normalizer": None, "pre_tokenizer": None,
+            "post_processor": None, "decoder": None, "model": model}
+    components = [
+        ("normalizer", {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"},
+            {"type": "Replace", "pattern": {"String": " "},
+             "content": "\u2581"},
+            {"type": "Strip", "strip_left": True, "strip_right": True}]}),
+        ("pre_tokenizer", {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"String": "-"},
+             "behavior": "MergedWithNext", "invert": False},
+            {"type": "Digits", "individual_digits": True},
+            {"type": "ByteLevel", "add_prefix_space": True,
+             "use_regex": True}]}),
+        ("pre_tokenizer", {"type": "Split", "pattern": {"Regex": (
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+            "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+"
+            "|\\s+(?!\\S)|\\s+")}, "behavior": "Isolated",
+            "invert": False}),
+        ("pre_tokenizer", {"type": "Metaspace", "replacement": "\u2581",
+                           "prepend_scheme": "first", "split": True}),
+        ("decoder", {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "\u2581"},
+             "content": " "},
+            {"type": "ByteFallback"}, {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}),
+        ("decoder", {"type": "ByteLevel"}),
+        ("decoder", {"type": "Metaspace", "replacement": "\u2581",
+                     "prepend_scheme": "always"}),
+        ("post_processor", {"type": "TemplateProcessing", "single": [
+            {"SpecialToken": {"id": "<s>", "type_id": 0}},
+            {"Sequence": {"id": "A", "type_id": 0}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [3],
+                                       "tokens": ["<s>"]}}}),
+        ("post_processor", {"type": "ByteLevel"}),
+        # Rejected.
+        ("normalizer", {"type": "NFKC"}),
+        ("pre_tokenizer", {"type": "Whitespace"}),
+        ("decoder", {"type": "WordPiece"}),
+        ("truncation", {"max_length": 8}),
+    ]
+    seeds = [json.dumps(base)]
+    for key, value in components:
+        seeds.append(json.dumps(dict(base, **{key: value})))
+    everything = dict(base)
+    for key, value in components[:9]:
+        everything[key] = value
+    seeds.append(json.dumps(everything, indent=1))
+    seeds.append(json.dumps(dict(base, model=dict(model, merges=[
+        ["a", "b"], ["\u2581", "a"]]))))
+    seeds.append(json.dumps(dict(base, model=dict(model, type="Unigram"))))
+    seeds.append(json.dumps(dict(base, model=dict(model, merges=["a c"]))))
+    seeds.append(json.dumps(dict(base, added_tokens=added + [
+        {"id": 70000, "content": "x"}])))
+    # Plain JSON for the parser.
+    seeds += ['{"a": [1, -2.5e-3, 1E+2, 0, true, false, null], "b": {}}',
+              '"\\u00e9\\ud83d\\ude00\\n\\t\\"\\/"',
+              "[" * 64 + "]" * 64, "[" * 65 + "]" * 65,
+              '{"k": 1, "k": 2}', '[1,]', '"\\ud800"', "01", "-", "1.5e",
+              '"\u00e9 caf\u00e9 \U0001f642"']
+    return [seed.encode("utf-8") if isinstance(seed, str) else seed
+            for seed in seeds]
+
+
+def gather_tokenizer_json(out_dir):
+    corpus = Corpus(out_dir, "TokenizerJsonFuzzer")
+    for path in test_files("test/Unit/Tokenizer/Inputs/*.json"):
+        corpus.add_file(path)
+    for seed in tokenizer_json_seeds():
+        corpus.add(seed)
+    return [corpus]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -462,6 +552,7 @@ def main():
     corpora += gather_npy(args.out, npys)
     corpora += gather_mlir(args.out)
     corpora += gather_gguf(args.out)
+    corpora += gather_tokenizer_json(args.out)
     print("fuzz corpus: " + ", ".join(
         f"{os.path.basename(c.dir)} {c.count}" for c in corpora))
 

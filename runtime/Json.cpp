@@ -48,7 +48,7 @@ const char *JsonValue::kindName(Kind kind) {
 /// The parser; every method returns false after recording the first error.
 class JsonParser {
 public:
-  JsonParser(const char *text, size_t size) : text(text), size(size) {}
+  JsonParser(const char *text, size_t size) : text(text, size), size(size) {}
 
   bool parseDocument(JsonValue &root) {
     skipSpace();

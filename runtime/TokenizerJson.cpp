@@ -26,6 +26,10 @@ namespace runtime {
 
 namespace {
 
+/// Ids may leave at most this many ids unused (tokenizer.json vocabularies
+/// are dense; this bounds the tables a hostile file can make us allocate).
+constexpr int64_t kMaxUnusedIds = 1 << 16;
+
 /// Per-token decoding, computed once per token at load time.
 struct DecoderStep {
   enum class Kind : uint8_t { ByteLevel, Replace, ByteFallback, Strip };
@@ -250,6 +254,11 @@ nibble_status JsonTokenizerLoader::loadModel(const JsonValue &model) {
     if (!id.isInteger() || id.asInteger() < 0 || id.asInteger() >= (1 << 30))
       return error("model.vocab[\"" + vocabObject.key(i) + "\"]",
                    "expected an id in [0, 2^30)");
+    if (id.asInteger() >=
+        static_cast<int64_t>(vocabObject.size()) + kMaxUnusedIds)
+      return error("model.vocab[\"" + vocabObject.key(i) + "\"]",
+                   "id " + std::to_string(id.asInteger()) +
+                       " leaves more than 65536 ids unused");
     vocab.emplace_back(vocabObject.key(i), id.asInteger());
     maxId = std::max(maxId, id.asInteger());
   }
@@ -331,6 +340,9 @@ nibble_status JsonTokenizerLoader::loadAddedTokens(const JsonValue &added) {
     if (!id->isInteger() || id->asInteger() < 0 || id->asInteger() >= (1 << 30))
       return error(item + ".id", "expected an id in [0, 2^30)");
     token.id = static_cast<int32_t>(id->asInteger());
+    if (token.id >= static_cast<int64_t>(data.tokens.size()) + kMaxUnusedIds)
+      return error(item + ".id", "id " + std::to_string(token.id) +
+                                     " leaves more than 65536 ids unused");
     bool singleWord = false;
     if (nibble_status status =
             getString(entry, item, "content", true, token.content))

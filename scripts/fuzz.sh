@@ -71,6 +71,7 @@ dict_of() {
     NibbleIrFuzzer) echo mlir ;;
     NibbleSchemeFuzzer) echo scheme ;;
     GgufFuzzer) echo gguf ;;
+    TokenizerJsonFuzzer) echo tokenizer_json ;;
   esac
 }
 

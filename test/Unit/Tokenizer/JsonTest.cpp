@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <string>
+#include <vector>
 
 using namespace nibble::runtime;
 
@@ -67,6 +68,20 @@ TEST(JsonTest, ParsesEveryConstruct) {
   EXPECT_EQ(root.asString(), "just a string");
   ASSERT_EQ(parse("-1.0e+2", root), NIBBLE_OK);
   EXPECT_DOUBLE_EQ(root.asDouble(), -100);
+}
+
+TEST(JsonTest, ParsesBuffersWithoutTerminator) {
+  // Exactly sized heap buffers (no NUL after them): ASan reports any read
+  // past the end (the fuzzer found one: fuzz/regressions/).
+  for (std::string text : {"[12]", "\"ab\"", "12", "null", "{}"}) {
+    std::vector<char> buffer(text.begin(), text.end());
+    JsonValue root;
+    EXPECT_EQ(parseJson(buffer.data(), buffer.size(), root), NIBBLE_OK) << text;
+  }
+  std::vector<char> prefix = {'1', '2'};
+  JsonValue root;
+  ASSERT_EQ(parseJson(prefix.data(), 1, root), NIBBLE_OK);
+  EXPECT_EQ(root.asInteger(), 1);
 }
 
 TEST(JsonTest, NestingUpToTheLimit) {

@@ -129,6 +129,16 @@ INSTANTIATE_TEST_SUITE_P(
                                   "-1}, \"merges\": []}"),
                          "bad.json: model.vocab[\"a\"]: expected an id in "
                          "[0, 2^30)"},
+        BadTokenizerJson{"sparse ids",
+                         document("{\"type\": \"BPE\", \"vocab\": {\"a\": 0, "
+                                  "\"b\": 65538}, \"merges\": []}"),
+                         "bad.json: model.vocab[\"b\"]: id 65538 leaves more "
+                         "than 65536 ids unused"},
+        BadTokenizerJson{
+            "sparse added token id",
+            document(kBpe + "}", "", "[{\"id\": 70000, \"content\": \"<s>\"}]"),
+            "bad.json: added_tokens[0].id: id 70000 leaves more "
+            "than 65536 ids unused"},
         BadTokenizerJson{"two tokens, one id",
                          document("{\"type\": \"BPE\", \"vocab\": {\"a\": 0, "
                                   "\"b\": 0}, \"merges\": []}"),

@@ -541,9 +541,20 @@ Error SafeTensorsWriter::addBorrowedTensor(StringRef name, DType dtype,
   return add(name, dtype, shape, bytes, /*copy=*/false);
 }
 
+Error SafeTensorsWriter::addGeneratedTensor(StringRef name, DType dtype,
+                                            llvm::ArrayRef<int64_t> shape,
+                                            TensorGenerator generate) {
+  if (!generate)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        ("tensor '" + name + "': no generator").str());
+  return add(name, dtype, shape, {}, /*copy=*/false, std::move(generate));
+}
+
 Error SafeTensorsWriter::add(StringRef name, DType dtype,
                              llvm::ArrayRef<int64_t> shape,
-                             llvm::ArrayRef<uint8_t> bytes, bool copy) {
+                             llvm::ArrayRef<uint8_t> bytes, bool copy,
+                             TensorGenerator generator) {
   auto error = [&](const llvm::Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    ("tensor '" + name + "': " + message).str());
@@ -563,7 +574,7 @@ Error SafeTensorsWriter::add(StringRef name, DType dtype,
     return error(llvm::formatv("shape {0} of {1} is too large (byte size "
                                "overflows 64 bits)",
                                formatShape(shape), safetensorsName(dtype)));
-  if (static_cast<uint64_t>(*expectedBytes) != bytes.size())
+  if (!generator && static_cast<uint64_t>(*expectedBytes) != bytes.size())
     return error(llvm::formatv("shape {0} of {1} needs {2} bytes, got {3}",
                                formatShape(shape), safetensorsName(dtype),
                                *expectedBytes, bytes.size()));
@@ -572,6 +583,11 @@ Error SafeTensorsWriter::add(StringRef name, DType dtype,
   tensor.name = name.str();
   tensor.dtype = dtype;
   tensor.shape.assign(shape.begin(), shape.end());
+  tensor.byteSize = static_cast<uint64_t>(*expectedBytes);
+  if (generator) {
+    tensor.generator = std::move(generator);
+    return Error::success();
+  }
   tensor.isBorrowed = !copy;
   if (copy)
     tensor.owned.assign(bytes.begin(), bytes.end());
@@ -621,10 +637,10 @@ Error SafeTensorsWriter::write(StringRef path) const {
           });
           json.attributeArray("data_offsets", [&] {
             json.value(offset);
-            json.value(offset + tensor->bytes().size());
+            json.value(offset + tensor->byteSize);
           });
         });
-        offset += tensor->bytes().size();
+        offset += tensor->byteSize;
       }
     });
   }
@@ -636,23 +652,51 @@ Error SafeTensorsWriter::write(StringRef path) const {
     return fileError(path, "cannot create a temporary file: " +
                                llvm::toString(temp.takeError()));
   std::error_code writeError;
+  // Why a generated tensor failed ("" = none).
+  std::string generatorFailure;
   {
     llvm::raw_fd_ostream out(temp->FD, /*shouldClose=*/false);
     char lengthBytes[kHeaderLengthSize];
     llvm::support::endian::write64le(lengthBytes, header.size());
     out.write(lengthBytes, sizeof(lengthBytes));
     out << header;
-    for (const PendingTensor *tensor : order)
-      out.write(reinterpret_cast<const char *>(tensor->bytes().data()),
-                tensor->bytes().size());
+    for (const PendingTensor *tensor : order) {
+      if (!tensor->generator) {
+        out.write(reinterpret_cast<const char *>(tensor->bytes().data()),
+                  tensor->bytes().size());
+        continue;
+      }
+      uint64_t emitted = 0;
+      auto emit = [&](llvm::ArrayRef<uint8_t> piece) {
+        // Past the declared size the file's layout would break: count, but
+        // stop writing.
+        if (emitted + piece.size() <= tensor->byteSize)
+          out.write(reinterpret_cast<const char *>(piece.data()), piece.size());
+        emitted += piece.size();
+      };
+      if (Error err = tensor->generator(emit)) {
+        generatorFailure =
+            "tensor '" + tensor->name + "': " + llvm::toString(std::move(err));
+        break;
+      }
+      if (emitted != tensor->byteSize) {
+        generatorFailure =
+            llvm::formatv("tensor '{0}': the generator "
+                          "produced {1} bytes, expected {2}",
+                          tensor->name, emitted, tensor->byteSize);
+        break;
+      }
+    }
     out.flush();
     writeError = out.error();
     out.clear_error();
   }
-  if (writeError) {
+  if (!generatorFailure.empty() || writeError) {
     std::string tempName = temp->TmpName;
     Error discardError = temp->discard();
     llvm::consumeError(std::move(discardError));
+    if (!generatorFailure.empty())
+      return fileError(path, generatorFailure);
     return fileError(path, "cannot write temporary file '" + tempName +
                                "': " + writeError.message());
   }

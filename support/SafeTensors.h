@@ -20,6 +20,7 @@
 #include "support/DType.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
@@ -27,6 +28,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -89,8 +91,9 @@ private:
   std::map<std::string, std::string> metadataMap;
 };
 
-/// Collects tensors (copied, or borrowed from the caller) and writes them,
-/// streaming, as a safetensors file in the layout of the
+/// Collects tensors (copied, borrowed from the caller, or generated while
+/// writing) and writes them, streaming, as a safetensors file in the layout
+/// of the
 /// reference implementation: compact JSON header ("__metadata__" first, then
 /// the tensors in data order) padded with spaces to a multiple of 8 bytes,
 /// then the tensors back to back, sorted by element size (largest first) and
@@ -113,6 +116,21 @@ public:
                                 llvm::ArrayRef<int64_t> shape,
                                 llvm::ArrayRef<uint8_t> bytes);
 
+  /// Receives the next piece of a generated tensor's bytes.
+  using ByteSink = llvm::function_ref<void(llvm::ArrayRef<uint8_t>)>;
+  /// Produces all bytes of a tensor, in order, as consecutive pieces.
+  using TensorGenerator = std::function<llvm::Error(ByteSink emit)>;
+
+  /// Adds a tensor, checked as addTensor does, whose bytes `generate`
+  /// produces when write() reaches it, piece by piece: an archive of tensors
+  /// computed on the fly (dequantized, converted) then never holds more than
+  /// the piece being written. write() calls each generator once and fails,
+  /// naming the tensor, if it fails or emits a total other than
+  /// product(shape) × dtypeByteSize(dtype) bytes.
+  llvm::Error addGeneratedTensor(llvm::StringRef name, DType dtype,
+                                 llvm::ArrayRef<int64_t> shape,
+                                 TensorGenerator generate);
+
   /// Sets "__metadata__"[key] to `value`, replacing an earlier value. Invalid
   /// UTF-8 is replaced by U+FFFD, as JSON requires.
   void setMetadata(llvm::StringRef key, llvm::StringRef value);
@@ -133,16 +151,21 @@ private:
     /// The copied data of the others.
     std::vector<uint8_t> owned;
     bool isBorrowed = false;
+    /// The producer of a generated tensor (no bytes held).
+    TensorGenerator generator;
+    /// product(shape) × dtypeByteSize(dtype).
+    uint64_t byteSize = 0;
 
     llvm::ArrayRef<uint8_t> bytes() const {
       return isBorrowed ? borrowed : llvm::ArrayRef<uint8_t>(owned);
     }
   };
 
-  /// Checks a tensor and adds it; `copy` makes it owned.
+  /// Checks a tensor and adds it; `copy` makes it owned; a `generator`
+  /// makes it generated (`bytes` is then unused).
   llvm::Error add(llvm::StringRef name, DType dtype,
                   llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<uint8_t> bytes,
-                  bool copy);
+                  bool copy, TensorGenerator generator = nullptr);
 
   std::vector<PendingTensor> pending;
   llvm::StringMap<size_t> indexByName;

@@ -43,6 +43,10 @@ struct RopeScaling {
   double lowFreqFactor = 1.0;
   double highFreqFactor = 4.0;
   int64_t originalMaxPositions = 8192;
+  /// llama.cpp's rope_freqs tensor (how Llama 3.1+ GGUF files carry their
+  /// llama3 scaling): inverse frequency i is divided by frequencyFactors[i]
+  /// after `kind` is applied. Empty (the default): no factors.
+  std::vector<float> frequencyFactors;
 };
 
 /// Hyper-parameters of a decoder-only transformer.
@@ -64,6 +68,9 @@ struct TransformerConfig {
   /// rope_local_base_freq; 0 = the same as ropeTheta).
   double ropeTheta = 10000.0;
   double ropeLocalTheta = 0.0;
+  /// The scaling of the layers that use ropeTheta. Layers that use
+  /// ropeLocalTheta (when it is not 0) are not scaled: Gemma 3 scales its
+  /// global layers only (rope_parameters.sliding_attention is "default").
   RopeScaling ropeScaling;
   /// Rotate features (2i, 2i + 1) instead of (i, i + d/2): llama.cpp's
   /// converter permutes the rows of Llama's q/k projections for this form,
@@ -104,7 +111,24 @@ struct TransformerConfig {
 };
 
 /// The inverse frequencies inv_freq[i], i < rotaryDim / 2, of RoPE with base
-/// `theta` and `scaling`, as Hugging Face's ROPE_INIT_FUNCTIONS compute them.
+/// `theta` and `scaling`, as Hugging Face's ROPE_INIT_FUNCTIONS compute them
+/// in float32 (frontends/llm/RopeFrequencies.cpp), to within 2 ulp: torch's
+/// powf (Sleef, 1 ulp) and the correctly rounded one here can differ by 1
+/// ulp, and one float division after it can round that to 2.
+///   None:    1 / theta^(2i / rotaryDim)
+///   Linear:  the same / factor
+///   Dynamic: NTK-aware, for sequences up to `maxPositions`
+///            (max_position_embeddings), where Hugging Face's base
+///            theta * (factor * seq / max - (factor - 1))^(d / (d - 2)) is
+///            theta itself: the frequencies are None's. (Hugging Face
+///            recomputes them once a sequence grows past maxPositions; a
+///            compiled model's context never does.)
+///   Llama3:  Llama 3.1's wavelength-dependent division by factor, smoothed
+///            between originalMaxPositions / highFreqFactor and
+///            originalMaxPositions / lowFreqFactor.
+/// then each divided by scaling.frequencyFactors[i] when those are given
+/// (which must then hold rotaryDim / 2 values). rotaryDim must be even and
+/// positive.
 std::vector<float> ropeInverseFrequencies(int64_t rotaryDim, double theta,
                                           const RopeScaling &scaling,
                                           int64_t maxPositions);

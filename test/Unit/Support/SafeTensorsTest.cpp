@@ -684,6 +684,92 @@ TEST_F(SafeTensorsTest, WriterBorrowsWithoutCopying) {
               HasSubstr("tensor 'x': shape [3] of F32 needs 12 bytes, got 8"));
 }
 
+TEST_F(SafeTensorsTest, WriterStreamsGeneratedTensors) {
+  // A generated tensor is produced piece by piece while writing, between a
+  // copied one and a borrowed one, and reads back byte for byte.
+  SafeTensorsWriter writer;
+  std::vector<uint8_t> borrowed = floatBytes({7.0f});
+  ASSERT_FALSE(bool(writer.addTensor("a", DType::F32, {1}, floatBytes({1}))));
+  int calls = 0;
+  ASSERT_FALSE(bool(writer.addGeneratedTensor(
+      "g", DType::F32, {3, 2}, [&](SafeTensorsWriter::ByteSink emit) {
+        ++calls;
+        for (int row = 0; row < 3; ++row) {
+          std::vector<uint8_t> piece = floatBytes(
+              {static_cast<float>(2 * row), static_cast<float>(2 * row + 1)});
+          emit(piece);
+        }
+        return llvm::Error::success();
+      })));
+  ASSERT_FALSE(bool(writer.addBorrowedTensor("z", DType::F32, {1}, borrowed)));
+  EXPECT_EQ(calls, 0);
+  std::string path = pathFor("generated.safetensors");
+  ASSERT_FALSE(bool(writer.write(path)));
+  EXPECT_EQ(calls, 1);
+
+  auto file = SafeTensorsFile::open(path);
+  ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+  auto tensor = (*file)->get("g");
+  ASSERT_TRUE(bool(tensor));
+  EXPECT_EQ((*tensor)->shape, (llvm::SmallVector<int64_t, 4>{3, 2}));
+  EXPECT_EQ(*readAsFloat32(**tensor), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(*readAsFloat32(**(*file)->get("a")), (std::vector<float>{1}));
+  EXPECT_EQ(*readAsFloat32(**(*file)->get("z")), (std::vector<float>{7}));
+}
+
+TEST_F(SafeTensorsTest, WriterRejectsFailingOrShortGenerators) {
+  std::string path = pathFor("generated.safetensors");
+  {
+    SafeTensorsWriter writer;
+    ASSERT_FALSE(bool(writer.addGeneratedTensor(
+        "short", DType::F32, {4}, [](SafeTensorsWriter::ByteSink emit) {
+          emit(floatBytes({1, 2, 3}));
+          return llvm::Error::success();
+        })));
+    llvm::Error err = writer.write(path);
+    ASSERT_TRUE(bool(err));
+    EXPECT_THAT(llvm::toString(std::move(err)),
+                AllOf(HasSubstr(path), HasSubstr("tensor 'short': the "
+                                                 "generator produced 12 "
+                                                 "bytes, expected 16")));
+  }
+  {
+    SafeTensorsWriter writer;
+    ASSERT_FALSE(bool(writer.addGeneratedTensor(
+        "long", DType::U8, {1}, [](SafeTensorsWriter::ByteSink emit) {
+          emit(std::vector<uint8_t>{1, 2});
+          return llvm::Error::success();
+        })));
+    llvm::Error err = writer.write(path);
+    ASSERT_TRUE(bool(err));
+    EXPECT_THAT(llvm::toString(std::move(err)),
+                HasSubstr("tensor 'long': the generator produced 2 bytes, "
+                          "expected 1"));
+  }
+  {
+    SafeTensorsWriter writer;
+    ASSERT_FALSE(bool(writer.addGeneratedTensor(
+        "bad", DType::U8, {1}, [](SafeTensorsWriter::ByteSink) {
+          return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                         "cannot dequantize");
+        })));
+    llvm::Error err = writer.write(path);
+    ASSERT_TRUE(bool(err));
+    EXPECT_THAT(llvm::toString(std::move(err)),
+                HasSubstr("tensor 'bad': cannot dequantize"));
+  }
+  // No file was left behind by the failed writes.
+  EXPECT_FALSE(llvm::sys::fs::exists(path));
+  // Generated tensors are checked like the others.
+  SafeTensorsWriter writer;
+  llvm::Error negative = writer.addGeneratedTensor(
+      "n", DType::U8, {-1},
+      [](SafeTensorsWriter::ByteSink) { return llvm::Error::success(); });
+  ASSERT_TRUE(bool(negative));
+  EXPECT_THAT(llvm::toString(std::move(negative)),
+              HasSubstr("tensor 'n': negative dimension -1 at shape[0]"));
+}
+
 TEST_F(SafeTensorsTest, WriterRejectsDuplicateName) {
   SafeTensorsWriter writer;
   ASSERT_FALSE(bool(writer.addTensor("w", DType::U8, {1}, {0})));

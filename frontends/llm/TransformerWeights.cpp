@@ -1,0 +1,312 @@
+//===- TransformerWeights.cpp - Expected tensors and the archive writer ---===//
+//
+// expectedTensors/validateConfig (TransformerWeights.h) and the streaming
+// writer GGUF files and Hugging Face directories share (FloatArchive.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/llm/TransformerWeights.h"
+#include "frontends/llm/FloatArchive.h"
+
+#include "support/SafeTensors.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+namespace nibble {
+namespace llm {
+
+Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
+}
+
+namespace {
+
+/// Whether `name` is a tensor whose rows follow the RoPE feature order:
+/// q/k projections, their biases and their per-head norms.
+bool hasRopeRows(StringRef name) {
+  for (StringRef suffix :
+       {"self_attn.q_proj.weight", "self_attn.q_proj.bias",
+        "self_attn.k_proj.weight", "self_attn.k_proj.bias",
+        "self_attn.q_norm.weight", "self_attn.k_norm.weight"})
+    if (name.ends_with(suffix))
+      return true;
+  return false;
+}
+
+/// The source row of archive row `row` when the archive's RoPE order differs
+/// from the source's. Within a head, rotate-half pairs feature j with
+/// j + headDim / 2, interleaved pairs 2j with 2j + 1 (llama.cpp's
+/// convert_hf_to_gguf.py LlamaModel.permute: reshape(heads, 2, headDim / 2)
+/// then swap the two inner axes).
+int64_t sourceRopeRow(int64_t row, int64_t headDim, bool toInterleaved) {
+  int64_t head = row / headDim, feature = row % headDim, half = headDim / 2;
+  int64_t source;
+  if (toInterleaved) // archive 2j + h <- source h * half + j
+    source = (feature % 2) * half + feature / 2;
+  else // archive h * half + j <- source 2j + h
+    source = 2 * (feature % half) + feature / half;
+  return head * headDim + source;
+}
+
+/// Progress of one archive, reported as lines on the options' stream.
+struct ProgressReport {
+  llvm::raw_ostream *stream = nullptr;
+  std::string archive;
+  size_t tensorsDone = 0, tensorCount = 0;
+  uint64_t bytesDone = 0, totalBytes = 0;
+  int lastTenth = -1;
+
+  void tensorDone(uint64_t bytes) {
+    ++tensorsDone;
+    bytesDone += bytes;
+    if (!stream)
+      return;
+    int tenth = static_cast<int>(10 * tensorsDone / tensorCount);
+    if (tenth == lastTenth)
+      return;
+    lastTenth = tenth;
+    *stream << llvm::formatv("nibble: writing {0}: {1}/{2} tensors, {3} of "
+                             "{4} MiB\n",
+                             archive, tensorsDone, tensorCount, bytesDone >> 20,
+                             totalBytes >> 20);
+    stream->flush();
+  }
+};
+
+} // namespace
+
+std::vector<ExpectedTensor> expectedTensors(const TransformerConfig &config) {
+  int64_t hidden = config.hiddenSize, headDim = config.headDim;
+  int64_t queryRows = config.numHeads * headDim;
+  int64_t kvRows = config.numKvHeads * headDim;
+  std::vector<ExpectedTensor> tensors;
+  auto add = [&](std::string name, llvm::ArrayRef<int64_t> shape) {
+    tensors.push_back({std::move(name), {shape.begin(), shape.end()}});
+  };
+  add("model.embed_tokens.weight", {config.vocabSize, hidden});
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    add(prefix + "input_layernorm.weight", {hidden});
+    add(prefix + "self_attn.q_proj.weight", {queryRows, hidden});
+    add(prefix + "self_attn.k_proj.weight", {kvRows, hidden});
+    add(prefix + "self_attn.v_proj.weight", {kvRows, hidden});
+    if (config.attentionBias) {
+      add(prefix + "self_attn.q_proj.bias", {queryRows});
+      add(prefix + "self_attn.k_proj.bias", {kvRows});
+      add(prefix + "self_attn.v_proj.bias", {kvRows});
+    }
+    add(prefix + "self_attn.o_proj.weight", {hidden, queryRows});
+    if (config.queryKeyNorm) {
+      add(prefix + "self_attn.q_norm.weight", {headDim});
+      add(prefix + "self_attn.k_norm.weight", {headDim});
+    }
+    add(prefix + "post_attention_layernorm.weight", {hidden});
+    if (config.postNorms) {
+      add(prefix + "pre_feedforward_layernorm.weight", {hidden});
+      add(prefix + "post_feedforward_layernorm.weight", {hidden});
+    }
+    add(prefix + "mlp.gate_proj.weight", {config.intermediateSize, hidden});
+    add(prefix + "mlp.up_proj.weight", {config.intermediateSize, hidden});
+    add(prefix + "mlp.down_proj.weight", {hidden, config.intermediateSize});
+  }
+  add("model.norm.weight", {hidden});
+  if (!config.tiedEmbeddings)
+    add("lm_head.weight", {config.vocabSize, hidden});
+  return tensors;
+}
+
+Error validateConfig(const TransformerConfig &config, StringRef source) {
+  auto error = [&](const llvm::Twine &message) {
+    return makeError(source + ": " + message);
+  };
+  struct Size {
+    const char *name;
+    int64_t value;
+  };
+  for (Size size : {Size{"vocabulary size", config.vocabSize},
+                    Size{"hidden size", config.hiddenSize},
+                    Size{"intermediate size", config.intermediateSize},
+                    Size{"layer count", config.numLayers},
+                    Size{"attention head count", config.numHeads},
+                    Size{"key/value head count", config.numKvHeads},
+                    Size{"head dimension", config.headDim},
+                    Size{"context length", config.maxPositions}})
+    if (size.value <= 0)
+      return error(llvm::formatv("the {0} must be positive, found {1}",
+                                 size.name, size.value));
+  if (config.numHeads % config.numKvHeads != 0)
+    return error(llvm::formatv("{0} attention heads are not a multiple of "
+                               "{1} key/value heads",
+                               config.numHeads, config.numKvHeads));
+  if (config.headDim % 2 != 0)
+    return error(llvm::formatv("RoPE needs an even head dimension, found {0}",
+                               config.headDim));
+  if (!(config.rmsNormEpsilon > 0))
+    return error(llvm::formatv("the RMSNorm epsilon must be positive, found "
+                               "{0}",
+                               config.rmsNormEpsilon));
+  if (!(config.ropeTheta > 0) || config.ropeLocalTheta < 0)
+    return error(llvm::formatv("RoPE bases must be positive, found {0} and "
+                               "{1}",
+                               config.ropeTheta, config.ropeLocalTheta));
+  const RopeScaling &scaling = config.ropeScaling;
+  if (scaling.kind != RopeScaling::Kind::None && !(scaling.factor > 0))
+    return error(llvm::formatv("the RoPE scaling factor must be positive, "
+                               "found {0}",
+                               scaling.factor));
+  if (scaling.kind == RopeScaling::Kind::Llama3 &&
+      (!(scaling.highFreqFactor > scaling.lowFreqFactor) ||
+       !(scaling.lowFreqFactor > 0) || scaling.originalMaxPositions <= 0))
+    return error(llvm::formatv("llama3 RoPE scaling needs 0 < "
+                               "low_freq_factor < high_freq_factor and a "
+                               "positive original context, found {0}, {1}, "
+                               "{2}",
+                               scaling.lowFreqFactor, scaling.highFreqFactor,
+                               scaling.originalMaxPositions));
+  if (!scaling.frequencyFactors.empty() &&
+      static_cast<int64_t>(scaling.frequencyFactors.size()) !=
+          config.headDim / 2)
+    return error(llvm::formatv("{0} RoPE frequency factors for a head "
+                               "dimension of {1} (expected {2})",
+                               scaling.frequencyFactors.size(), config.headDim,
+                               config.headDim / 2));
+  for (float factor : scaling.frequencyFactors)
+    if (!(factor > 0) || !std::isfinite(factor))
+      return error(llvm::formatv("RoPE frequency factor {0} is not a "
+                                 "positive number",
+                                 factor));
+  if (config.slidingWindow < 0 || config.slidingWindowPattern < 0)
+    return error(llvm::formatv("sliding window {0} and pattern {1} must not "
+                               "be negative",
+                               config.slidingWindow,
+                               config.slidingWindowPattern));
+  if (config.queryPreAttentionScalar < 0)
+    return error(llvm::formatv("query_pre_attn_scalar must not be negative, "
+                               "found {0}",
+                               config.queryPreAttentionScalar));
+  return Error::success();
+}
+
+Expected<ArchiveSummary>
+writeFloatTensors(std::vector<FloatTensorSource> sources,
+                  const TransformerConfig &config, StringRef sourceName,
+                  StringRef archivePath, const ArchiveOptions &options,
+                  std::vector<std::string> alreadyIgnored) {
+  llvm::StringMap<size_t> sourceIndex;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!sourceIndex.try_emplace(sources[i].name, i).second)
+      return makeError(sourceName + ": two tensors map to '" + sources[i].name +
+                       "': " + sources[sourceIndex[sources[i].name]].origin +
+                       " and " + sources[i].origin);
+
+  std::vector<ExpectedTensor> expected = expectedTensors(config);
+  std::vector<std::string> missing, wrongShapes;
+  llvm::StringMap<bool> needed;
+  for (const ExpectedTensor &tensor : expected) {
+    needed[tensor.name] = true;
+    auto found = sourceIndex.find(tensor.name);
+    if (found == sourceIndex.end()) {
+      missing.push_back(tensor.name);
+      continue;
+    }
+    const FloatTensorSource &source = sources[found->second];
+    if (llvm::ArrayRef<int64_t>(source.shape) !=
+        llvm::ArrayRef<int64_t>(tensor.shape))
+      wrongShapes.push_back(source.origin + " (" + tensor.name +
+                            "): expected shape " + formatShape(tensor.shape) +
+                            ", found " + formatShape(source.shape));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string &name : missing)
+      list += (list.empty() ? "" : ", ") + name;
+    return makeError(llvm::formatv("{0}: {1} of the {2} tensors the model "
+                                   "needs are missing: {3}",
+                                   sourceName, missing.size(), expected.size(),
+                                   list));
+  }
+  if (!wrongShapes.empty()) {
+    std::string list;
+    for (const std::string &line : wrongShapes)
+      list += "\n  " + line;
+    return makeError(sourceName + ": tensors with the wrong shape:" + list);
+  }
+
+  ArchiveSummary summary;
+  summary.ignoredTensors = std::move(alreadyIgnored);
+  for (const FloatTensorSource &source : sources)
+    if (!needed.count(source.name))
+      summary.ignoredTensors.push_back(source.origin);
+
+  ProgressReport progress;
+  progress.archive = archivePath.str();
+  progress.tensorCount = expected.size();
+  for (const ExpectedTensor &tensor : expected) {
+    int64_t elements = 1;
+    for (int64_t dim : tensor.shape)
+      elements *= dim;
+    progress.totalBytes += static_cast<uint64_t>(elements) * sizeof(float);
+  }
+  if (progress.totalBytes > options.progressMinBytes)
+    progress.stream = options.progress;
+
+  SafeTensorsWriter writer;
+  writer.setMetadata("format", "pt");
+  for (const ExpectedTensor &tensor : expected) {
+    const FloatTensorSource *source = &sources[sourceIndex[tensor.name]];
+    int64_t rows = tensor.shape[0];
+    int64_t rowElements = 1;
+    for (size_t i = 1; i < tensor.shape.size(); ++i)
+      rowElements *= tensor.shape[i];
+    bool reorder = hasRopeRows(tensor.name) &&
+                   source->interleavedRope != config.ropeInterleaved;
+    if (reorder && rows % config.headDim != 0)
+      return makeError(source->origin + ": " + std::to_string(rows) +
+                       " rows are not whole heads of " +
+                       std::to_string(config.headDim));
+    bool toInterleaved = config.ropeInterleaved;
+    int64_t headDim = config.headDim;
+    auto generate = [source, rows, rowElements, reorder, toInterleaved, headDim,
+                     &progress](SafeTensorsWriter::ByteSink emit) -> Error {
+      // About 4 MiB of rows at a time; one row at a time when reordering.
+      int64_t chunkRows =
+          reorder ? 1 : std::max<int64_t>(1, (int64_t(1) << 20) / rowElements);
+      std::vector<float> buffer(
+          static_cast<size_t>(std::min(chunkRows, rows) * rowElements));
+      for (int64_t row = 0; row < rows; row += chunkRows) {
+        int64_t count = std::min(chunkRows, rows - row);
+        int64_t sourceRow =
+            reorder ? sourceRopeRow(row, headDim, toInterleaved) : row;
+        if (Error err = source->readRows(sourceRow, count, buffer.data()))
+          return err;
+        emit(llvm::ArrayRef<uint8_t>(
+            reinterpret_cast<const uint8_t *>(buffer.data()),
+            static_cast<size_t>(count * rowElements) * sizeof(float)));
+      }
+      progress.tensorDone(static_cast<uint64_t>(rows * rowElements) *
+                          sizeof(float));
+      return Error::success();
+    };
+    if (Error err = writer.addGeneratedTensor(tensor.name, DType::F32,
+                                              tensor.shape, generate))
+      return err;
+    summary.dataBytes +=
+        static_cast<uint64_t>(rows * rowElements) * sizeof(float);
+  }
+  if (Error err = writer.write(archivePath))
+    return std::move(err);
+  summary.tensorCount = expected.size();
+  return summary;
+}
+
+} // namespace llm
+} // namespace nibble

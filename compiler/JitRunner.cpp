@@ -206,8 +206,16 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
           " " + shapeString(tensorType.getShape()) + ", found " +
           safetensorsName(input.dtype) + " " + shapeString(input.shape));
   }
+  // State and output arguments are updated in place; their results vanish
+  // in lowering (nibble-drop-in-place-results).
+  unsigned inPlace = 0;
+  for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i)
+    if (func.getArgAttr(i, kStateArgAttrName) ||
+        func.getArgAttr(i, kOutputArgAttrName))
+      ++inPlace;
   std::vector<NpyArray> results;
-  for (auto [index, resultType] : llvm::enumerate(type.getResults())) {
+  for (auto [index, resultType] :
+       llvm::enumerate(type.getResults().drop_back(inPlace))) {
     auto tensorType = dyn_cast<RankedTensorType>(resultType);
     std::optional<DType> dtype =
         tensorType ? arrayDType(tensorType.getElementType(),
@@ -230,7 +238,7 @@ llvm::Expected<std::vector<NpyArray>> runFunction(ModuleOp module,
   // The interface is checked; LLVM has no use for the unsigned markers.
   for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i)
     func.removeArgAttr(i, kUnsignedAttrName);
-  for (unsigned i = 0, e = type.getNumResults(); i < e; ++i)
+  for (unsigned i = 0, e = type.getNumResults() - inPlace; i < e; ++i)
     func.removeResultAttr(
         i, StringAttr::get(module.getContext(), kUnsignedAttrName));
 

@@ -81,15 +81,17 @@ def NibbleGlobalsToLLVM : Pass<"nibble-globals-to-llvm", "mlir::ModuleOp"> {
 
 def NibbleDropInPlaceResults : Pass<"nibble-drop-in-place-results",
                                     "mlir::ModuleOp"> {
-  let summary = "Drop results that bufferized into an argument's buffer";
+  let summary = "Drop the results that are state and output arguments";
   let description = [{
-    After bufferization, an entry point that updates a state argument (a KV
-    cache) or writes an output argument in place (destination-passing style)
-    returns that very argument. This pass removes such results from functions
-    that nothing in the module calls, so the caller's buffer is the result
-    and no copy of it is made (upstream `drop-equivalent-buffer-results`
-    leaves public functions alone). Runs between bufferization and
-    `buffer-results-to-out-params`.
+    An entry point with `nibble.state` or `nibble.output` arguments returns,
+    after its other results, the updated value of each such argument in
+    argument order. After bufferization those results must be the
+    arguments' own buffers (the update happened in place); this pass removes
+    them, so the caller's buffer is the result and nothing is copied (the
+    upstream `drop-equivalent-buffer-results` leaves public functions
+    alone). A result that bufferized to another buffer is an error naming
+    the argument, as is such a function being called inside the module.
+    Runs between bufferization and `buffer-results-to-out-params`.
   }];
 }
 

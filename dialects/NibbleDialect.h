@@ -18,6 +18,14 @@
 namespace nibble {
 /// Function argument attribute naming the nibble.state an argument carries.
 inline constexpr llvm::StringLiteral kStateArgAttrName = "nibble.state";
+/// Unit function argument attribute marking an output the function writes in
+/// place (destination-passing style).
+inline constexpr llvm::StringLiteral kOutputArgAttrName = "nibble.output";
+
+/// An entry point with state (`nibble.state`) or output (`nibble.output`)
+/// arguments returns, after its other results, one result per such argument
+/// in argument order: the updated value, which bufferization must place in
+/// the argument's own buffer (nibble-drop-in-place-results checks this).
 } // namespace nibble
 #include "dialects/NibbleEnums.h.inc"
 

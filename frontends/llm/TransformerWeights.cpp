@@ -12,6 +12,7 @@
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -122,6 +123,64 @@ std::vector<ExpectedTensor> expectedTensors(const TransformerConfig &config) {
   if (!config.tiedEmbeddings)
     add("lm_head.weight", {config.vocabSize, hidden});
   return tensors;
+}
+
+void printTransformerConfig(llvm::raw_ostream &os,
+                            const TransformerConfig &config) {
+  auto flag = [](bool value) { return value ? "true" : "false"; };
+  auto number = [](double value) { return llvm::format("%.17g", value); };
+  const RopeScaling &scaling = config.ropeScaling;
+  StringRef scalingKind = "none";
+  switch (scaling.kind) {
+  case RopeScaling::Kind::None:
+    break;
+  case RopeScaling::Kind::Linear:
+    scalingKind = "linear";
+    break;
+  case RopeScaling::Kind::Dynamic:
+    scalingKind = "dynamic";
+    break;
+  case RopeScaling::Kind::Llama3:
+    scalingKind = "llama3";
+    break;
+  }
+  os << "architecture: "
+     << (config.architecture == Architecture::Llama ? "llama" : "gemma3")
+     << "\n";
+  os << "vocabSize: " << config.vocabSize << "\n";
+  os << "hiddenSize: " << config.hiddenSize << "\n";
+  os << "intermediateSize: " << config.intermediateSize << "\n";
+  os << "numLayers: " << config.numLayers << "\n";
+  os << "numHeads: " << config.numHeads << "\n";
+  os << "numKvHeads: " << config.numKvHeads << "\n";
+  os << "headDim: " << config.headDim << "\n";
+  os << "maxPositions: " << config.maxPositions << "\n";
+  os << "rmsNormEpsilon: " << number(config.rmsNormEpsilon) << "\n";
+  os << "activation: "
+     << (config.activation == Activation::SiLU ? "silu" : "gelu_tanh") << "\n";
+  os << "ropeTheta: " << number(config.ropeTheta) << "\n";
+  os << "ropeLocalTheta: " << number(config.ropeLocalTheta) << "\n";
+  os << "ropeScaling: " << scalingKind;
+  if (scaling.kind != RopeScaling::Kind::None)
+    os << " factor " << number(scaling.factor);
+  if (scaling.kind == RopeScaling::Kind::Llama3)
+    os << " low " << number(scaling.lowFreqFactor) << " high "
+       << number(scaling.highFreqFactor) << " original "
+       << scaling.originalMaxPositions;
+  if (!scaling.frequencyFactors.empty())
+    os << " frequencyFactors[" << scaling.frequencyFactors.size() << "]";
+  os << "\n";
+  os << "ropeInterleaved: " << flag(config.ropeInterleaved) << "\n";
+  os << "slidingWindow: " << config.slidingWindow << "\n";
+  os << "slidingWindowPattern: " << config.slidingWindowPattern << "\n";
+  os << "tiedEmbeddings: " << flag(config.tiedEmbeddings) << "\n";
+  os << "attentionBias: " << flag(config.attentionBias) << "\n";
+  os << "normWeightOffset: " << number(config.normWeightOffset) << "\n";
+  os << "scaleEmbeddings: " << flag(config.scaleEmbeddings) << "\n";
+  os << "queryKeyNorm: " << flag(config.queryKeyNorm) << "\n";
+  os << "postNorms: " << flag(config.postNorms) << "\n";
+  os << "queryPreAttentionScalar: " << number(config.queryPreAttentionScalar)
+     << "\n";
 }
 
 Error validateConfig(const TransformerConfig &config, StringRef source) {

@@ -60,6 +60,11 @@ std::vector<ExpectedTensor> expectedTensors(const TransformerConfig &config);
 llvm::Error validateConfig(const TransformerConfig &config,
                            llvm::StringRef source);
 
+/// Prints every field of `config`, one "name: value" line each, for tools
+/// and tests.
+void printTransformerConfig(llvm::raw_ostream &os,
+                            const TransformerConfig &config);
+
 /// How an archive is written.
 struct ArchiveOptions {
   /// Where progress lines go (nullptr: nowhere).

@@ -43,6 +43,29 @@ inline std::string realModel(llvm::StringRef name) {
       .str();
 }
 
+/// Whether `path` is an existing regular file.
+inline bool fileExists(const std::string &path) {
+  return llvm::sys::fs::is_regular_file(path);
+}
+
+/// Accumulates checksum(y) = sum over i of (2 i + 1) * bits(y[i]) mod 2^64
+/// over consecutive floats, as the fixture scripts compute it.
+class FloatChecksum {
+public:
+  void add(const float *values, uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i, ++index) {
+      uint32_t bits;
+      std::memcpy(&bits, &values[i], sizeof bits);
+      sum += (2 * index + 1) * static_cast<uint64_t>(bits);
+    }
+  }
+  uint64_t value() const { return sum; }
+
+private:
+  uint64_t sum = 0;
+  uint64_t index = 0;
+};
+
 /// The message of `error` (consumed), or "" for success.
 inline std::string errorMessage(llvm::Error error) {
   if (!error)

@@ -58,6 +58,10 @@ writeFloatTensors(std::vector<FloatTensorSource> sources,
 /// An llvm::Error with `message`.
 llvm::Error makeError(const llvm::Twine &message);
 
+/// `value` for messages: the shortest of up to 17 significant digits that
+/// reads back as `value` ("0.5", "1e-06", "10000").
+std::string formatNumber(double value);
+
 } // namespace llm
 } // namespace nibble
 

@@ -248,7 +248,7 @@ Expected<TransformerConfig> readGgufConfig(const GgufFile &file,
         return metadata.error(key("rope.scaling.factor"),
                               llvm::formatv("expected a positive factor, "
                                             "found {0}",
-                                            scalingFactor));
+                                            formatNumber(scalingFactor)));
       config.ropeScaling.kind = RopeScaling::Kind::Linear;
       config.ropeScaling.factor = scalingFactor;
     }

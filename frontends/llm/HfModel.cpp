@@ -252,6 +252,20 @@ template <typename T, typename U> Error assign(T &out, Expected<U> value) {
 
 enum class ModelType { Llama, Mistral, Qwen2, Gemma3 };
 
+/// Refuses a partial_rotary_factor other than 1 in `fields`.
+Error refusePartialRotary(const Fields &fields) {
+  Expected<std::optional<double>> partial =
+      fields.number("partial_rotary_factor");
+  if (!partial)
+    return partial.takeError();
+  if (*partial && **partial != 1.0)
+    return fields.error("partial_rotary_factor",
+                        llvm::formatv("partial rotary embeddings are not "
+                                      "supported (found {0})",
+                                      formatNumber(**partial)));
+  return Error::success();
+}
+
 /// The scaling of one RoPE parameter dictionary (rope_parameters,
 /// rope_scaling or one of Gemma 3's per-layer-type dictionaries) read as
 /// modeling_rope_utils reads it; `theta` is set from its rope_theta when
@@ -271,17 +285,8 @@ Error readRopeDictionary(const Fields &dict, const Fields &top,
       break;
     }
   }
-  for (const Fields *fields : {&dict, &top}) {
-    Expected<std::optional<double>> partial =
-        fields->number("partial_rotary_factor");
-    if (!partial)
-      return partial.takeError();
-    if (*partial && **partial != 1.0)
-      return fields->error("partial_rotary_factor",
-                           llvm::formatv("partial rotary embeddings are not "
-                                         "supported (found {0})",
-                                         **partial));
-  }
+  if (Error err = refusePartialRotary(dict))
+    return err;
   scaling = RopeScaling();
   if (type == "default")
     return Error::success();
@@ -590,15 +595,12 @@ Expected<TransformerConfig> readHfConfig(StringRef dir) {
           assign(config.rmsNormEpsilon, fields.number("rms_norm_eps", 1e-6)))
     return std::move(err);
 
-  // Tied embeddings: Gemma 3's multimodal config holds the flag at the top.
+  // Tied embeddings: a multimodal Gemma 3 model reads the flag of the
+  // top-level Gemma3Config (default true), not text_config's.
   bool tied = gemma;
-  if (textConfig && top.has("tie_word_embeddings")) {
-    if (Error err = assign(tied, top.boolean("tie_word_embeddings", tied)))
-      return std::move(err);
-  } else if (Error err =
-                 assign(tied, fields.boolean("tie_word_embeddings", tied))) {
+  const Fields &tieFields = textConfig ? top : fields;
+  if (Error err = assign(tied, tieFields.boolean("tie_word_embeddings", tied)))
     return std::move(err);
-  }
   config.tiedEmbeddings = tied;
 
   // The activation.
@@ -632,6 +634,8 @@ Expected<TransformerConfig> readHfConfig(StringRef dir) {
   config.attentionBias = modelType == ModelType::Qwen2;
 
   // RoPE.
+  if (Error err = refusePartialRotary(fields))
+    return std::move(err);
   if (gemma) {
     if (Error err = readGemma3Rope(fields, config))
       return std::move(err);
@@ -666,15 +670,22 @@ Expected<TransformerConfig> readHfConfig(StringRef dir) {
       return useSliding.takeError();
     if (!*useSliding)
       break;
-    int64_t window = 0, maxWindowLayers = 28;
+    int64_t window = 0;
     if (Error err = assign(window, fields.positive("sliding_window", 4096)))
       return std::move(err);
-    if (Error err =
-            assign(maxWindowLayers, fields.positive("max_window_layers", 28)))
-      return std::move(err);
+    Expected<std::optional<int64_t>> maxWindowLayers =
+        fields.integer("max_window_layers");
+    if (!maxWindowLayers)
+      return maxWindowLayers.takeError();
+    int64_t firstSlidingLayer = maxWindowLayers->value_or(28);
+    if (firstSlidingLayer < 0)
+      return fields.error("max_window_layers",
+                          llvm::formatv("expected a non-negative integer, "
+                                        "found {0}",
+                                        firstSlidingLayer));
     std::vector<bool> sliding(config.numLayers);
     for (int64_t i = 0; i < config.numLayers; ++i)
-      sliding[i] = i >= maxWindowLayers;
+      sliding[i] = i >= firstSlidingLayer;
     if (*layerTypes)
       sliding = **layerTypes;
     if (Error err =

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 using llvm::Error;
 using llvm::Expected;
@@ -27,6 +29,16 @@ namespace llm {
 
 Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
+}
+
+std::string formatNumber(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value || value != value)
+      break;
+  }
+  return text;
 }
 
 namespace {
@@ -212,16 +224,17 @@ Error validateConfig(const TransformerConfig &config, StringRef source) {
   if (!(config.rmsNormEpsilon > 0))
     return error(llvm::formatv("the RMSNorm epsilon must be positive, found "
                                "{0}",
-                               config.rmsNormEpsilon));
+                               formatNumber(config.rmsNormEpsilon)));
   if (!(config.ropeTheta > 0) || config.ropeLocalTheta < 0)
     return error(llvm::formatv("RoPE bases must be positive, found {0} and "
                                "{1}",
-                               config.ropeTheta, config.ropeLocalTheta));
+                               formatNumber(config.ropeTheta),
+                               formatNumber(config.ropeLocalTheta)));
   const RopeScaling &scaling = config.ropeScaling;
   if (scaling.kind != RopeScaling::Kind::None && !(scaling.factor > 0))
     return error(llvm::formatv("the RoPE scaling factor must be positive, "
                                "found {0}",
-                               scaling.factor));
+                               formatNumber(scaling.factor)));
   if (scaling.kind == RopeScaling::Kind::Llama3 &&
       (!(scaling.highFreqFactor > scaling.lowFreqFactor) ||
        !(scaling.lowFreqFactor > 0) || scaling.originalMaxPositions <= 0))
@@ -229,7 +242,8 @@ Error validateConfig(const TransformerConfig &config, StringRef source) {
                                "low_freq_factor < high_freq_factor and a "
                                "positive original context, found {0}, {1}, "
                                "{2}",
-                               scaling.lowFreqFactor, scaling.highFreqFactor,
+                               formatNumber(scaling.lowFreqFactor),
+                               formatNumber(scaling.highFreqFactor),
                                scaling.originalMaxPositions));
   if (!scaling.frequencyFactors.empty() &&
       static_cast<int64_t>(scaling.frequencyFactors.size()) !=
@@ -242,7 +256,7 @@ Error validateConfig(const TransformerConfig &config, StringRef source) {
     if (!(factor > 0) || !std::isfinite(factor))
       return error(llvm::formatv("RoPE frequency factor {0} is not a "
                                  "positive number",
-                                 factor));
+                                 formatNumber(factor)));
   if (config.slidingWindow < 0 || config.slidingWindowPattern < 0)
     return error(llvm::formatv("sliding window {0} and pattern {1} must not "
                                "be negative",
@@ -251,7 +265,7 @@ Error validateConfig(const TransformerConfig &config, StringRef source) {
   if (config.queryPreAttentionScalar < 0)
     return error(llvm::formatv("query_pre_attn_scalar must not be negative, "
                                "found {0}",
-                               config.queryPreAttentionScalar));
+                               formatNumber(config.queryPreAttentionScalar)));
   return Error::success();
 }
 

@@ -275,9 +275,11 @@ Expected<TransformerConfig> readGgufConfig(const GgufFile &file,
       return metadata.error("tokenizer.ggml.tokens",
                             "expected an array of strings");
     config.vocabSize = static_cast<int64_t>(tokens->arraySize());
-  } else if (Error err = assign(config.vocabSize,
-                                metadata.positive(key("vocab_size")))) {
-    llvm::consumeError(std::move(err));
+  } else if (file.find(key("vocab_size"))) {
+    if (Error err =
+            assign(config.vocabSize, metadata.positive(key("vocab_size"))))
+      return std::move(err);
+  } else {
     return makeError(path +
                      ": no vocabulary size: neither "
                      "'tokenizer.ggml.tokens' nor '" +

@@ -652,13 +652,13 @@ Expected<TransformerConfig> readHfConfig(StringRef dir) {
   case ModelType::Llama:
     break;
   case ModelType::Mistral: {
-    // MistralConfig's default 4096; an explicit null: no window.
+    // MistralConfig's default 4096, on every layer (MistralModel ignores
+    // layer_types); an explicit null: no window.
     int64_t window = 0;
     if (!fields.isNull("sliding_window"))
       if (Error err = assign(window, fields.positive("sliding_window", 4096)))
         return std::move(err);
-    std::vector<bool> sliding =
-        layerTypes->value_or(std::vector<bool>(config.numLayers, true));
+    std::vector<bool> sliding(config.numLayers, true);
     if (Error err =
             fitSlidingPattern(fields, "layer_types", sliding, window, config))
       return std::move(err);

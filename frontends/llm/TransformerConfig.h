@@ -1,9 +1,9 @@
 //===- TransformerConfig.h - Hyper-parameters of a decoder-only LLM -*- C++ -*-===//
 //
 // What the transformer builder needs to know about a model, filled from a
-// GGUF file's metadata (ModelConfigFromGguf) or a Hugging Face config.json
-// (ModelConfigFromHf). Field names follow Hugging Face's config.json where one
-// exists. Plain C++, no MLIR.
+// GGUF file's metadata (readGgufConfig, GgufModel.h) or a Hugging Face
+// config.json (readHfConfig, HfModel.h). Field names follow Hugging Face's
+// config.json where one exists. Plain C++, no MLIR.
 //
 //===----------------------------------------------------------------------===//
 

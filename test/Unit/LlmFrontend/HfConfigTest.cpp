@@ -251,6 +251,17 @@ std::string configError(llvm::StringRef text, std::string *pathOut = nullptr) {
 TEST(HfConfig, ValidBaseline) {
   EXPECT_EQ(configError(llamaConfig()), "");
   EXPECT_EQ(configError(llamaConfig(R"("num_key_value_heads": null)")), "");
+  // MistralModel puts its window on every layer whatever layer_types says.
+  TempDir dir;
+  writeTextFile(dir.file("config.json"), R"({"model_type": "mistral",
+    "vocab_size": 64, "hidden_size": 32, "intermediate_size": 64,
+    "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 4, "sliding_window": 16,
+    "layer_types": ["full_attention", "full_attention"]})");
+  llvm::Expected<TransformerConfig> mistral = readHfConfig(dir.dir());
+  ASSERT_TRUE(bool(mistral)) << llvm::toString(mistral.takeError());
+  EXPECT_EQ(mistral->slidingWindow, 16);
+  EXPECT_TRUE(mistral->isSlidingLayer(0) && mistral->isSlidingLayer(1));
 }
 
 TEST(HfConfig, RefusesMalformedFiles) {

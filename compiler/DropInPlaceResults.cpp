@@ -4,7 +4,8 @@
 // (`nibble.state`) and output (`nibble.output`) arguments as its trailing
 // results. They are dropped: the caller owns those buffers. If bufferization
 // could not update one in place (it returned a copy), the entry point would
-// silently lose its update, so that is an error naming the argument.
+// silently lose its update, so that is an error naming the argument. The
+// state and output markers are removed once checked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,6 +78,12 @@ struct DropInPlaceResultsPass
       ret.erase();
       if (failed(func.eraseResults(drop)))
         return signalPassFailure();
+      // Their role is played out: the markers would only trouble the LLVM
+      // dialect's functions (the ABI was read before lowering).
+      for (unsigned argIndex : arguments) {
+        func.removeArgAttr(argIndex, nibble::kStateArgAttrName);
+        func.removeArgAttr(argIndex, nibble::kOutputArgAttrName);
+      }
     }
   }
 };

@@ -94,6 +94,10 @@ struct GlobalsToLLVMPass
     }
     for (GlobalOp global : globals)
       global.erase();
+    // State declarations have served the ABI and the verifier; nothing of
+    // them is left to translate.
+    for (StateOp state : llvm::to_vector(module.getOps<StateOp>()))
+      state.erase();
   }
 };
 } // namespace

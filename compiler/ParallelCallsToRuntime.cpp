@@ -68,6 +68,26 @@ struct ParallelCallsToRuntimePass
     LLVM::LLVMFuncOp parallelFor = buildRuntimeHooks(module, types);
 
     SymbolTable symbols(module);
+    // Every use of every parallel body, gathered in one walk of the module
+    // (a walk per body is quadratic in the size of a real model).
+    llvm::StringMap<SmallVector<Operation *>> usesOf;
+    for (auto body : module.getOps<LLVM::LLVMFuncOp>())
+      if (body->hasAttr(kParallelBodyAttrName) && !body.isExternal())
+        usesOf.try_emplace(body.getName());
+    // A body is only ever called directly; taking its address is refused
+    // below.
+    module.walk([&](Operation *op) {
+      FlatSymbolRefAttr callee;
+      if (auto call = dyn_cast<LLVM::CallOp>(op))
+        callee = call.getCalleeAttr();
+      else if (auto address = dyn_cast<LLVM::AddressOfOp>(op))
+        callee = address.getGlobalNameAttr();
+      if (!callee)
+        return;
+      auto it = usesOf.find(callee.getValue());
+      if (it != usesOf.end())
+        it->second.push_back(op);
+    });
     for (auto body : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {
       if (!body->hasAttr(kParallelBodyAttrName) || body.isExternal())
         continue;
@@ -84,14 +104,12 @@ struct ParallelCallsToRuntimePass
       auto context = LLVM::LLVMStructType::getLiteral(
           &getContext(), type.getParams().drop_front(2));
       // The calls to rewrite, gathered before the task adds its own.
-      std::optional<SymbolTable::UseRange> uses =
-          SymbolTable::getSymbolUses(body, module);
-      SmallVector<SymbolTable::SymbolUse> calls(uses->begin(), uses->end());
+      SmallVector<Operation *> calls = usesOf.lookup(body.getName());
       LLVM::LLVMFuncOp task = buildTask(symbols, body, context, types);
-      for (const SymbolTable::SymbolUse &use : calls) {
-        auto call = dyn_cast<LLVM::CallOp>(use.getUser());
+      for (Operation *user : calls) {
+        auto call = dyn_cast<LLVM::CallOp>(user);
         if (!call) {
-          use.getUser()->emitOpError("uses parallel body '")
+          user->emitOpError("uses parallel body '")
               << body.getName() << "' other than by a direct call";
           return signalPassFailure();
         }

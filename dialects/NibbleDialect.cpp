@@ -42,8 +42,15 @@ NibbleDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
     return op->emitOpError("argument ")
            << argIndex << " names " << symbol
            << ", which is not a nibble.state of the module";
+  // Before bufferization the argument is the state's tensor; after it, a
+  // buffer of the same shape and element type.
   Type argType = func.getArgumentTypes()[argIndex];
-  if (argType != state.getType())
+  RankedTensorType stateType = state.getTensorType();
+  auto buffer = dyn_cast<MemRefType>(argType);
+  bool matches = argType == stateType ||
+                 (buffer && buffer.getShape() == stateType.getShape() &&
+                  buffer.getElementType() == stateType.getElementType());
+  if (!matches)
     return op->emitOpError("argument ")
            << argIndex << " has type " << argType << " but state " << symbol
            << " is " << state.getType();

@@ -11,6 +11,7 @@
 #include "compiler/Passes.h"
 #include "dialects/NibbleDialect.h"
 #include "passes/Passes.h"
+#include "tools/nibble-run/LlmCommands.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -61,16 +62,23 @@ int main(int argc, char **argv) {
   registerAllPasses();
   nibble::registerNibblePasses();
   nibble::registerNibbleCompilerPasses();
-  cl::ParseCommandLineOptions(argc, argv,
-                              "nibble-run: JIT-run a function of a module on "
-                              ".npy inputs\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nibble-run: JIT-run a function of a module on .npy inputs, or an LLM\n"
+      "(GGUF file, Hugging Face directory): nibble-run generate | perplexity "
+      "| logits MODEL ...\n");
 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
   MLIRContext context(registry);
+  // A diagnostic names the op and its location; printing the whole op
+  // (a function of a real model) would bury it under megabytes.
+  context.printOpOnDiagnostic(false);
   context.loadAllAvailableDialects();
+  if (nibble::llmSubcommandChosen())
+    return nibble::runLlmSubcommand(context);
 
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);

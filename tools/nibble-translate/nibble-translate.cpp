@@ -143,6 +143,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   nibble::registerOnnxImporterDialects(registry);
   MLIRContext context(registry);
+  // A diagnostic names the op and its location; printing the whole op
+  // (a function of a real model) would bury it under megabytes.
+  context.printOpOnDiagnostic(false);
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(inputFile, &errorMessage);

@@ -220,6 +220,9 @@ int main(int argc, char **argv) {
   registry.insert<nibble::NibbleDialect>();
   nibble::registerOnnxImporterDialects(registry);
   MLIRContext context(registry);
+  // A diagnostic names the op and its location; printing the whole op
+  // (a function of a real model) would bury it under megabytes.
+  context.printOpOnDiagnostic(false);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);

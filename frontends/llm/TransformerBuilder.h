@@ -1,0 +1,59 @@
+//===- TransformerBuilder.h - A decoder-only LLM as nibble IR ---*- C++ -*-===//
+//
+// Builds the module of a decoder-only transformer (TransformerConfig) whose
+// weights are f32 tensors under Hugging Face names in a safetensors archive:
+//
+//   nibble.global @<hf name> "<hf name>" : tensor<...>     one per weight
+//   nibble.state @kv_cache.keys   : tensor<L x C x Hkv x D x f32>
+//   nibble.state @kv_cache.values : tensor<L x C x Hkv x Dv x f32>
+//
+//   func @forward(%tokens: tensor<?xi32>, %start: tensor<i64>,
+//                 %logits: tensor<?xVxf32> {nibble.output},
+//                 %keys {nibble.state = @kv_cache.keys},
+//                 %values {nibble.state = @kv_cache.values})
+//       -> (logits, keys, values)          logits of every token
+//   func @prefill(%tokens: tensor<?xi32>, %start, %keys, %values)
+//       -> (tensor<1xVxf32>, keys, values) logits of the last token
+//   func @decode(%token: tensor<1xi32>, %start, %keys, %values)
+//       -> (tensor<1xVxf32>, keys, values)
+//
+// `start` is the position of the first token; the tokens' keys and values
+// are written to the cache at [start, start + T) and attention reads the
+// cache below start + T only. Every weight matmul (the LM head included) is
+// a nibble.linear named by its module path; norms keep their weights as
+// globals next to the linears they feed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
+#define NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
+
+#include "frontends/llm/TransformerConfig.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace nibble {
+namespace llm {
+
+/// How to build the module.
+struct BuildOptions {
+  /// The weight archive the module names (its nibble.weights attribute).
+  std::string weightsArchive;
+  /// KV cache capacity C in tokens (the longest context a session holds).
+  int64_t contextCapacity = 2048;
+};
+
+/// Builds the module for `config`. Fails (with a message naming the field)
+/// on an inconsistent configuration.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildTransformer(mlir::MLIRContext &context, const TransformerConfig &config,
+                 const BuildOptions &options);
+
+} // namespace llm
+} // namespace nibble
+
+#endif // NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H

@@ -1,0 +1,403 @@
+//===- LlmCommands.cpp - nibble-run's LLM subcommands ---------------------===//
+//
+//   nibble-run generate MODEL --prompt TEXT [--chat] [sampling options]
+//   nibble-run perplexity MODEL TEXT... [--ctx 512] [--windows N]
+//   nibble-run logits MODEL --tokens 1,2,3 -o logits.npy
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/nibble-run/LlmCommands.h"
+
+#include "compiler/JitLanguageModel.h"
+#include "frontends/llm/GgufModel.h"
+#include "frontends/llm/ModelLoader.h"
+#include "frontends/llm/TransformerBuilder.h"
+#include "runtime/ChatTemplate.h"
+#include "runtime/Generation.h"
+#include "runtime/Tokenizer.h"
+#include "support/Npy.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::SubCommand generateCommand("generate",
+                               "Generate text from a prompt (streamed), then "
+                               "print prefill and decode tokens/s");
+cl::SubCommand
+    perplexityCommand("perplexity",
+                      "Perplexity of a text in llama.cpp's windows (the second "
+                      "half of each window of --ctx tokens is scored)");
+cl::SubCommand logitsCommand("logits",
+                             "Write the logits of every position of a token "
+                             "sequence to an .npy file");
+
+// Options every LLM subcommand takes.
+cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                               cl::desc("<model.gguf | hf-directory | "
+                                        "model.mlir>"),
+                               cl::sub(generateCommand),
+                               cl::sub(perplexityCommand),
+                               cl::sub(logitsCommand));
+cl::opt<std::string>
+    tokenizerPath("tokenizer",
+                  cl::desc("Tokenizer (GGUF or tokenizer.json) of a .mlir "
+                           "model"),
+                  cl::value_desc("file"), cl::sub(generateCommand),
+                  cl::sub(perplexityCommand));
+cl::opt<int64_t> capacity("capacity",
+                          cl::desc("KV cache capacity in tokens (the longest "
+                                   "context)"),
+                          cl::init(2048), cl::sub(generateCommand),
+                          cl::sub(perplexityCommand), cl::sub(logitsCommand));
+cl::opt<unsigned> llmThreads("num-threads",
+                             cl::desc("Threads (0: $NIBBLE_NUM_THREADS, else "
+                                      "every CPU)"),
+                             cl::init(0), cl::sub(generateCommand),
+                             cl::sub(perplexityCommand),
+                             cl::sub(logitsCommand));
+
+cl::opt<std::string> dumpModule(
+    "dump-module",
+    cl::desc("Write the model's nibble IR (before lowering) to this file"),
+    cl::value_desc("file.mlir"), cl::sub(generateCommand),
+    cl::sub(perplexityCommand), cl::sub(logitsCommand));
+
+cl::opt<int64_t> layerLimit(
+    "layers",
+    cl::desc("Build only the first N decoder layers (for debugging the "
+             "compiler; the output is not the model's)"),
+    cl::init(0), cl::Hidden, cl::sub(generateCommand),
+    cl::sub(perplexityCommand), cl::sub(logitsCommand));
+
+// generate.
+cl::opt<std::string> prompt("prompt", cl::desc("The prompt"),
+                            cl::sub(generateCommand), cl::Required);
+cl::opt<bool> chat("chat",
+                   cl::desc("Wrap the prompt in the model's chat template "
+                            "as one user turn"),
+                   cl::sub(generateCommand));
+cl::opt<std::string> chatTemplateName(
+    "chat-template",
+    cl::desc("Chat template when the model declares none: chatml or gemma"),
+    cl::sub(generateCommand));
+cl::opt<std::string> systemPrompt("system",
+                                  cl::desc("System prompt (with --chat)"),
+                                  cl::sub(generateCommand));
+cl::opt<int64_t> maxTokens("max-tokens", cl::desc("Tokens to generate"),
+                           cl::init(128), cl::sub(generateCommand));
+cl::opt<float> temperature("temperature",
+                           cl::desc("Sampling temperature (0: greedy)"),
+                           cl::init(0.0f), cl::sub(generateCommand));
+cl::opt<int64_t> topK("top-k", cl::desc("Keep the k most likely (0: all)"),
+                      cl::init(40), cl::sub(generateCommand));
+cl::opt<float> topP("top-p", cl::desc("Nucleus sampling mass"), cl::init(0.95f),
+                    cl::sub(generateCommand));
+cl::opt<float> minP("min-p",
+                    cl::desc("Minimum probability relative to the "
+                             "most likely token"),
+                    cl::init(0.05f), cl::sub(generateCommand));
+cl::opt<float> repeatPenalty("repeat-penalty",
+                             cl::desc("Repetition penalty (1: none)"),
+                             cl::init(1.0f), cl::sub(generateCommand));
+cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
+                       cl::sub(generateCommand));
+cl::list<std::string> stopStrings("stop", cl::desc("Stop at this text"),
+                                  cl::sub(generateCommand));
+
+// perplexity.
+cl::list<std::string> textFiles(cl::Positional, cl::OneOrMore,
+                                cl::desc("<text files, concatenated>"),
+                                cl::sub(perplexityCommand));
+cl::opt<int64_t> contextSize("ctx", cl::desc("Tokens per window"),
+                             cl::init(512), cl::sub(perplexityCommand));
+cl::opt<int64_t> windowLimit("windows",
+                             cl::desc("Score at most this many windows (-1: "
+                                      "all)"),
+                             cl::init(-1), cl::sub(perplexityCommand));
+
+// logits.
+cl::list<int32_t> tokenIds("tokens", cl::desc("Token ids"), cl::CommaSeparated,
+                           cl::OneOrMore, cl::sub(logitsCommand));
+cl::opt<std::string> logitsOutput("o", cl::desc("Output .npy file"),
+                                  cl::Required, cl::sub(logitsCommand));
+
+int toolFailure(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "nibble-run") << message << "\n";
+  return 1;
+}
+
+/// A model ready to run, and its tokenizer.
+struct OpenedModel {
+  std::unique_ptr<nibble::JitLanguageModel> model;
+  nibble::runtime::Tokenizer tokenizer;
+  bool hasTokenizer = false;
+};
+
+/// Where the float archive of `source` is cached: keyed by the source's
+/// name, size and modification time.
+std::string cachedArchivePath(StringRef source) {
+  llvm::SmallString<256> dir;
+  if (std::optional<std::string> cache =
+          llvm::sys::Process::GetEnv("NIBBLE_CACHE_DIR"))
+    dir = *cache;
+  else if (std::optional<std::string> home = llvm::sys::Process::GetEnv("HOME"))
+    llvm::sys::path::append(dir, *home, ".cache", "nibble");
+  else
+    dir = "/tmp/nibble-cache";
+  llvm::sys::path::append(dir, "jit");
+  llvm::sys::fs::file_status status;
+  uint64_t size = 0, stamp = 0;
+  llvm::SmallString<256> key(source);
+  if (llvm::sys::fs::is_directory(source))
+    llvm::sys::path::append(key, "config.json");
+  if (!llvm::sys::fs::status(key, status)) {
+    size = status.getSize();
+    stamp = static_cast<uint64_t>(
+        status.getLastModificationTime().time_since_epoch().count());
+  }
+  std::string name = llvm::sys::path::filename(
+                         llvm::sys::path::remove_leading_dotslash(source))
+                         .str();
+  llvm::sys::path::append(dir, name + "-" + std::to_string(size) + "-" +
+                                   std::to_string(stamp) + ".f32.safetensors");
+  return std::string(dir);
+}
+
+/// The config of `source` whose archive `archive` was written before.
+llvm::Expected<nibble::llm::LoadedModel> loadCachedModel(StringRef source,
+                                                         StringRef archive) {
+  nibble::llm::LoadedModel loaded;
+  loaded.sourcePath = source.str();
+  loaded.archivePath = archive.str();
+  if (llvm::sys::fs::is_directory(source)) {
+    llvm::Expected<nibble::llm::TransformerConfig> config =
+        nibble::llm::readHfConfig(source);
+    if (!config)
+      return config.takeError();
+    loaded.format = nibble::llm::LoadedModel::Format::HfDirectory;
+    loaded.config = *config;
+    llvm::SmallString<256> tokenizer(source);
+    llvm::sys::path::append(tokenizer, "tokenizer.json");
+    if (llvm::sys::fs::exists(tokenizer))
+      loaded.tokenizerPath = std::string(tokenizer);
+    return std::move(loaded);
+  }
+  nibble::runtime::GgufFile file;
+  if (file.open(source.str()) != NIBBLE_OK)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   nibble_last_error());
+  llvm::Expected<nibble::llm::TransformerConfig> config =
+      nibble::llm::readGgufConfig(file, source);
+  if (!config)
+    return config.takeError();
+  loaded.config = *config;
+  loaded.tokenizerPath = source.str();
+  return std::move(loaded);
+}
+
+llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  OpenedModel opened;
+  nibble::JitOptions jitOptions;
+  jitOptions.numThreads = llmThreads;
+  OwningOpRef<ModuleOp> module;
+  std::string tokenizerSource = tokenizerPath;
+  if (StringRef(modelPath).ends_with(".mlir")) {
+    llvm::SourceMgr sourceMgr;
+    module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, {&context});
+    if (!module)
+      return error("cannot parse " + modelPath);
+  } else {
+    std::string archive = cachedArchivePath(modelPath);
+    if (std::error_code ec = llvm::sys::fs::create_directories(
+            llvm::sys::path::parent_path(archive)))
+      return error("cannot create " + llvm::sys::path::parent_path(archive) +
+                   ": " + ec.message());
+    // The archive is rewritten only when the source changed.
+    bool cached = llvm::sys::fs::exists(archive);
+    nibble::llm::LoadOptions loadOptions;
+    llvm::Expected<nibble::llm::LoadedModel> loaded =
+        cached ? loadCachedModel(modelPath, archive)
+               : nibble::llm::loadModel(modelPath, archive, loadOptions);
+    if (!loaded)
+      return loaded.takeError();
+    if (layerLimit > 0 && layerLimit < loaded->config.numLayers)
+      loaded->config.numLayers = layerLimit;
+    nibble::llm::BuildOptions build;
+    build.weightsArchive = loaded->archivePath;
+    build.contextCapacity = capacity;
+    llvm::Expected<OwningOpRef<ModuleOp>> built =
+        nibble::llm::buildTransformer(context, loaded->config, build);
+    if (!built)
+      return built.takeError();
+    module = std::move(*built);
+    if (tokenizerSource.empty())
+      tokenizerSource = loaded->tokenizerPath;
+  }
+  if (!dumpModule.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dumpModule, ec);
+    if (ec)
+      return error("cannot write " + dumpModule + ": " + ec.message());
+    module->print(os);
+  }
+  if (!tokenizerSource.empty()) {
+    if (opened.tokenizer.open(tokenizerSource) != NIBBLE_OK)
+      return error(nibble_last_error());
+    opened.hasTokenizer = true;
+  }
+  llvm::Expected<std::unique_ptr<nibble::JitLanguageModel>> model =
+      nibble::JitLanguageModel::create(*module, jitOptions);
+  if (!model)
+    return model.takeError();
+  opened.model = std::move(*model);
+  return std::move(opened);
+}
+
+int runGenerate(OpenedModel &opened) {
+  nibble::runtime::GenerateOptions options;
+  options.sampler.temperature = temperature;
+  options.sampler.topK = topK;
+  options.sampler.topP = topP;
+  options.sampler.minP = minP;
+  options.sampler.repetitionPenalty = repeatPenalty;
+  options.sampler.seed = seed;
+  options.maxTokens = maxTokens;
+  options.stopStrings.assign(stopStrings.begin(), stopStrings.end());
+  std::string text = prompt;
+  if (chat) {
+    nibble::runtime::ChatTemplate chatTemplate;
+    nibble_status status =
+        chatTemplateName.empty()
+            ? nibble::runtime::detectChatTemplate(
+                  opened.tokenizer.chatTemplate(), chatTemplate)
+            : nibble::runtime::chatTemplateByName(chatTemplateName,
+                                                  chatTemplate);
+    if (status != NIBBLE_OK)
+      return toolFailure(nibble_last_error());
+    std::vector<nibble::runtime::ChatMessage> messages;
+    if (!systemPrompt.empty())
+      messages.push_back({"system", systemPrompt});
+    messages.push_back({"user", prompt});
+    if (nibble::runtime::renderChat(chatTemplate, messages,
+                                    /*addGenerationPrompt=*/true,
+                                    text) != NIBBLE_OK)
+      return toolFailure(nibble_last_error());
+    int32_t endOfTurn = opened.tokenizer.findToken(
+        nibble::runtime::chatEndOfTurn(chatTemplate.kind));
+    if (endOfTurn >= 0)
+      options.endOfTurnIds.push_back(endOfTurn);
+  }
+  nibble::runtime::GenerateStats stats;
+  nibble_status status = nibble::runtime::generate(
+      *opened.model, opened.tokenizer, text, options,
+      [](const std::string &piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      },
+      stats);
+  std::printf("\n");
+  if (status != NIBBLE_OK)
+    return toolFailure(nibble_last_error());
+  auto rate = [](int64_t tokens, double seconds) {
+    return seconds > 0 ? double(tokens) / seconds : 0.0;
+  };
+  llvm::errs() << llvm::format(
+      "prefill: %lld tokens in %.2f s (%.2f tokens/s); decode: %lld tokens "
+      "in %.2f s (%.2f tokens/s); stopped: %s\n",
+      static_cast<long long>(stats.promptTokens), stats.prefillSeconds,
+      rate(stats.promptTokens, stats.prefillSeconds),
+      static_cast<long long>(stats.generatedTokens), stats.decodeSeconds,
+      rate(stats.generatedTokens, stats.decodeSeconds),
+      stats.stopReason.c_str());
+  return 0;
+}
+
+int runPerplexity(OpenedModel &opened) {
+  std::string text;
+  for (const std::string &path : textFiles) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(path);
+    if (!buffer)
+      return toolFailure("cannot read " + path + ": " +
+                         buffer.getError().message());
+    text += (*buffer)->getBuffer().str();
+  }
+  nibble::runtime::PerplexityResult result;
+  nibble_status status = nibble::runtime::computePerplexity(
+      *opened.model, opened.tokenizer, text, contextSize, windowLimit,
+      [](int64_t done, int64_t total, double running) {
+        llvm::errs() << llvm::format("\rwindow %lld/%lld: perplexity %.4f",
+                                     static_cast<long long>(done),
+                                     static_cast<long long>(total), running);
+      },
+      result);
+  llvm::errs() << "\n";
+  if (status != NIBBLE_OK)
+    return toolFailure(nibble_last_error());
+  std::printf("perplexity: %.4f +/- %.4f over %lld windows of %lld tokens "
+              "(%lld tokens scored, text %lld tokens, %.1f s)\n",
+              result.perplexity, result.error,
+              static_cast<long long>(result.windows),
+              static_cast<long long>(static_cast<int64_t>(contextSize)),
+              static_cast<long long>(result.scoredTokens),
+              static_cast<long long>(result.textTokens), result.seconds);
+  return 0;
+}
+
+int runLogits(OpenedModel &opened) {
+  std::vector<int32_t> tokens(tokenIds.begin(), tokenIds.end());
+  int64_t count = static_cast<int64_t>(tokens.size());
+  int64_t vocab = opened.model->vocabSize();
+  nibble::NpyArray logits;
+  logits.dtype = nibble::DType::F32;
+  logits.shape = {count, vocab};
+  logits.data.resize(static_cast<size_t>(count * vocab) * sizeof(float));
+  if (opened.model->run(tokens.data(), count, 0, /*allLogits=*/true,
+                        reinterpret_cast<float *>(logits.data.data())) !=
+      NIBBLE_OK)
+    return toolFailure(nibble_last_error());
+  if (llvm::Error error = nibble::writeNpy(logitsOutput, logits))
+    return toolFailure(llvm::toString(std::move(error)));
+  return 0;
+}
+
+} // namespace
+
+namespace nibble {
+
+bool llmSubcommandChosen() {
+  return generateCommand || perplexityCommand || logitsCommand;
+}
+
+int runLlmSubcommand(MLIRContext &context) {
+  llvm::Expected<OpenedModel> opened = openModel(context);
+  if (!opened)
+    return toolFailure(llvm::toString(opened.takeError()));
+  if (!logitsCommand && !opened->hasTokenizer)
+    return toolFailure("no tokenizer: give --tokenizer for a .mlir model");
+  if (generateCommand)
+    return runGenerate(*opened);
+  if (perplexityCommand)
+    return runPerplexity(*opened);
+  return runLogits(*opened);
+}
+
+} // namespace nibble

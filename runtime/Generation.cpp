@@ -146,10 +146,13 @@ computePerplexity(LanguageModel &model, const Tokenizer &tokenizer,
     if (nibble_status status = model.run(input.data(), contextSize, /*start=*/0,
                                          /*allLogits=*/true, logits.data()))
       return status;
+    double before = accumulator.meanNll() * double(accumulator.count());
     if (nibble_status status = scorePerplexityWindow(
             tokens.data(), window, logits.data() + window.firstRow * vocab,
             vocab, accumulator))
       return status;
+    result.windowNll.push_back(
+        accumulator.meanNll() * double(accumulator.count()) - before);
     if (onWindow)
       onWindow(static_cast<int64_t>(w) + 1,
                static_cast<int64_t>(windows.size()), accumulator.perplexity());

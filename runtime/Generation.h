@@ -74,6 +74,8 @@ struct PerplexityResult {
   int64_t scoredTokens = 0;
   int64_t textTokens = 0;
   double seconds = 0;
+  /// Per window: the sum of the scored tokens' negative log-likelihoods.
+  std::vector<double> windowNll;
 };
 
 /// The perplexity of `text` in windows of `contextSize` tokens (at most

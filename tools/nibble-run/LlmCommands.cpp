@@ -28,6 +28,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace mlir;
@@ -125,14 +126,33 @@ cl::list<std::string> textFiles(cl::Positional, cl::OneOrMore,
                                 cl::sub(perplexityCommand));
 cl::opt<int64_t> contextSize("ctx", cl::desc("Tokens per window"),
                              cl::init(512), cl::sub(perplexityCommand));
+cl::opt<bool> printWindows("print-windows",
+                           cl::desc("Print each window's summed negative "
+                                    "log-likelihood"),
+                           cl::sub(perplexityCommand));
 cl::opt<int64_t> windowLimit("windows",
                              cl::desc("Score at most this many windows (-1: "
                                       "all)"),
                              cl::init(-1), cl::sub(perplexityCommand));
 
 // logits.
-cl::list<int32_t> tokenIds("tokens", cl::desc("Token ids"), cl::CommaSeparated,
-                           cl::OneOrMore, cl::sub(logitsCommand));
+cl::list<int32_t> tokenIds("tokens",
+                           cl::desc("Token ids: write every position's logits"),
+                           cl::CommaSeparated, cl::sub(logitsCommand));
+cl::opt<std::string> tokensFile(
+    "tokens-file",
+    cl::desc("Sequences of token ids, one comma-separated line each: write "
+             "each one's last-position logits (a row of -o)"),
+    cl::value_desc("file"), cl::sub(logitsCommand));
+cl::opt<int64_t> greedyTokens(
+    "greedy",
+    cl::desc("With --tokens-file: also continue each sequence greedily for "
+             "N tokens (argmax, not stopping at EOS), ids to --greedy-output"),
+    cl::init(0), cl::sub(logitsCommand));
+cl::opt<std::string> greedyOutput("greedy-output",
+                                  cl::desc("Greedy continuations (.npy, "
+                                           "int32 [sequences, N])"),
+                                  cl::sub(logitsCommand));
 cl::opt<std::string> logitsOutput("o", cl::desc("Output .npy file"),
                                   cl::Required, cl::sub(logitsCommand));
 
@@ -352,6 +372,9 @@ int runPerplexity(OpenedModel &opened) {
   llvm::errs() << "\n";
   if (status != NIBBLE_OK)
     return toolFailure(nibble_last_error());
+  if (printWindows)
+    for (auto [index, nll] : llvm::enumerate(result.windowNll))
+      std::printf("window %zu: nll sum %.4f\n", index, nll);
   std::printf("perplexity: %.4f +/- %.4f over %lld windows of %lld tokens "
               "(%lld tokens scored, text %lld tokens, %.1f s)\n",
               result.perplexity, result.error,
@@ -362,18 +385,93 @@ int runPerplexity(OpenedModel &opened) {
   return 0;
 }
 
+/// Reads --tokens-file: one comma-separated sequence of ids per line.
+llvm::Expected<std::vector<std::vector<int32_t>>> readSequences() {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(tokensFile);
+  if (!buffer)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot read " + tokensFile + ": " +
+                                       buffer.getError().message());
+  std::vector<std::vector<int32_t>> sequences;
+  llvm::SmallVector<StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (auto [lineIndex, line] : llvm::enumerate(lines)) {
+    std::vector<int32_t> ids;
+    llvm::SmallVector<StringRef> fields;
+    line.trim().split(fields, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef field : fields) {
+      int32_t id;
+      if (field.trim().getAsInteger(10, id))
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       tokensFile + ":" +
+                                           llvm::Twine(lineIndex + 1) + ": '" +
+                                           field + "' is not a token id");
+      ids.push_back(id);
+    }
+    if (!ids.empty())
+      sequences.push_back(std::move(ids));
+  }
+  return std::move(sequences);
+}
+
 int runLogits(OpenedModel &opened) {
-  std::vector<int32_t> tokens(tokenIds.begin(), tokenIds.end());
-  int64_t count = static_cast<int64_t>(tokens.size());
   int64_t vocab = opened.model->vocabSize();
   nibble::NpyArray logits;
   logits.dtype = nibble::DType::F32;
-  logits.shape = {count, vocab};
-  logits.data.resize(static_cast<size_t>(count * vocab) * sizeof(float));
-  if (opened.model->run(tokens.data(), count, 0, /*allLogits=*/true,
-                        reinterpret_cast<float *>(logits.data.data())) !=
-      NIBBLE_OK)
-    return toolFailure(nibble_last_error());
+  if (tokensFile.empty()) {
+    // Every position of one sequence.
+    std::vector<int32_t> tokens(tokenIds.begin(), tokenIds.end());
+    int64_t count = static_cast<int64_t>(tokens.size());
+    if (count == 0)
+      return toolFailure("give --tokens or --tokens-file");
+    logits.shape = {count, vocab};
+    logits.data.resize(static_cast<size_t>(count * vocab) * sizeof(float));
+    if (opened.model->run(tokens.data(), count, 0, /*allLogits=*/true,
+                          reinterpret_cast<float *>(logits.data.data())) !=
+        NIBBLE_OK)
+      return toolFailure(nibble_last_error());
+  } else {
+    llvm::Expected<std::vector<std::vector<int32_t>>> sequences =
+        readSequences();
+    if (!sequences)
+      return toolFailure(llvm::toString(sequences.takeError()));
+    auto count = static_cast<int64_t>(sequences->size());
+    logits.shape = {count, vocab};
+    logits.data.resize(static_cast<size_t>(count * vocab) * sizeof(float));
+    nibble::NpyArray greedy;
+    greedy.dtype = nibble::DType::I32;
+    greedy.shape = {count, greedyTokens};
+    greedy.data.resize(static_cast<size_t>(count * greedyTokens) *
+                       sizeof(int32_t));
+    std::vector<float> row(static_cast<size_t>(vocab));
+    for (int64_t s = 0; s < count; ++s) {
+      std::vector<int32_t> &ids = (*sequences)[s];
+      auto length = static_cast<int64_t>(ids.size());
+      if (opened.model->run(ids.data(), length, 0, /*allLogits=*/false,
+                            row.data()) != NIBBLE_OK)
+        return toolFailure(nibble_last_error());
+      std::copy(row.begin(), row.end(),
+                reinterpret_cast<float *>(logits.data.data()) + s * vocab);
+      auto *out =
+          reinterpret_cast<int32_t *>(greedy.data.data()) + s * greedyTokens;
+      for (int64_t step = 0; step < greedyTokens; ++step) {
+        auto next = static_cast<int32_t>(
+            std::max_element(row.begin(), row.end()) - row.begin());
+        out[step] = next;
+        if (step + 1 < greedyTokens &&
+            opened.model->run(&next, 1, length + step, /*allLogits=*/false,
+                              row.data()) != NIBBLE_OK)
+          return toolFailure(nibble_last_error());
+      }
+    }
+    if (greedyTokens > 0) {
+      if (greedyOutput.empty())
+        return toolFailure("--greedy needs --greedy-output");
+      if (llvm::Error error = nibble::writeNpy(greedyOutput, greedy))
+        return toolFailure(llvm::toString(std::move(error)));
+    }
+  }
   if (llvm::Error error = nibble::writeNpy(logitsOutput, logits))
     return toolFailure(llvm::toString(std::move(error)));
   return 0;

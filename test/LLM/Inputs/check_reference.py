@@ -1,0 +1,95 @@
+"""Compares nibble's float build of a real model with the transformers
+reference fixture made by make_llm_references.py (REFERENCES.md).
+
+Usage:
+  check_reference.py ids MODEL OUT.txt
+      writes the 5 prompts' token ids (with BOS as the model adds it), one
+      comma-separated line each, for `nibble-run logits --tokens-file`
+  check_reference.py logits MODEL LOGITS.npy GREEDY.npy
+      LOGITS [5, V]: last-position logits of each prompt; GREEDY [5, 32]:
+      greedy continuations
+  check_reference.py ppl MODEL OUTPUT.txt
+      the output of `nibble-run perplexity --print-windows --ctx 512`
+
+MODEL is smollm2-135m or gemma3-270m. Criteria (issue 8):
+  - logits: relative max-abs error max|a - b| / max|b| <= 1e-3 per prompt;
+  - greedy: the ids equal the reference's for every step up to the first
+    step whose reference top-1/top-2 logit margin is below the logits
+    tolerance (1e-3 * max|logits| of that prompt), where a legitimate
+    float32 difference may flip the choice; at least 16 steps compared;
+  - perplexity: each window's perplexity exp(nll_sum / scored) and the
+    running perplexity over all windows given within 0.5% of the reference.
+"""
+
+import math
+import os
+import re
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(model):
+    return np.load(os.path.join(HERE, f"{model}-reference.npz"))
+
+
+def ids(model, out):
+    z = load(model)
+    with open(out, "w") as f:
+        for i in range(5):
+            f.write(",".join(str(t) for t in z[f"prompt_{i}_ids"]) + "\n")
+
+
+def logits(model, logits_path, greedy_path):
+    z = load(model)
+    ref, ref_greedy, margin = z["prompt_logits"], z["prompt_greedy"], z["prompt_greedy_margin"]
+    got, got_greedy = np.load(logits_path), np.load(greedy_path)
+    failed = 0
+    for i in range(5):
+        scale = np.abs(ref[i]).max()
+        err = np.abs(got[i].astype(np.float64) - ref[i]).max() / scale
+        ok = err <= 1e-3
+        steps = 0
+        while steps < ref_greedy.shape[1] and margin[i, steps] > 1e-3 * scale:
+            steps += 1
+        same = bool((got_greedy[i, :steps] == ref_greedy[i, :steps]).all())
+        full = bool((got_greedy[i] == ref_greedy[i]).all())
+        greedy_ok = same and steps >= 16
+        failed += not (ok and greedy_ok)
+        print(f"prompt {i}: logits rel. max-abs {err:.3g} (<= 1e-3), greedy "
+              f"{'equal' if same else 'DIFFERENT'} over {steps} decisive steps "
+              f"(all 32 equal: {full}) -> {'ok' if ok and greedy_ok else 'FAIL'}")
+    sys.exit(1 if failed else 0)
+
+
+def ppl(model, output):
+    z = load(model)
+    ref = z["ppl_window_nll"]
+    scored = z["ppl_nll"].shape[1]
+    text = open(output).read()
+    windows = [float(v) for v in re.findall(r"window \d+: nll sum ([-\d.]+)", text)]
+    if not windows:
+        print("no windows in the output")
+        sys.exit(1)
+    failed = 0
+    for i, nll in enumerate(windows):
+        rel = math.exp((nll - ref[i]) / scored) - 1
+        ok = abs(rel) <= 0.005
+        failed += not ok
+        print(f"window {i}: perplexity {math.exp(nll / scored):.4f} vs "
+              f"{math.exp(ref[i] / scored):.4f} ({rel:+.2e}) -> {'ok' if ok else 'FAIL'}")
+    n = len(windows)
+    got = math.exp(sum(windows) / (n * scored))
+    want = math.exp(ref[:n].sum() / (n * scored))
+    rel = got / want - 1
+    failed += abs(rel) > 0.005
+    print(f"{n} windows: perplexity {got:.4f} vs {want:.4f} ({rel:+.2e}) -> "
+          f"{'ok' if abs(rel) <= 0.005 else 'FAIL'}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    mode, model, *rest = sys.argv[1:]
+    {"ids": ids, "logits": logits, "ppl": ppl}[mode](model, *rest)

@@ -1,0 +1,18 @@
+"""Compares nibble's logits of the tiny HF models (tiny-hf.test) with
+transformers' (tiny-reference.npz): relative max-abs error
+max|a - b| / max|b| <= 1e-4 at every position."""
+
+import sys
+
+import numpy as np
+
+ref = np.load(sys.argv[1])
+failed = 0
+for name, key in [("llama_0", "llama_logits_0"), ("sharded_0", "llama_logits_0"),
+                  ("qwen2_0", "qwen2_logits_0")]:
+    got = np.load(f"{sys.argv[2]}/{name}.npy")
+    want = ref[key]
+    err = np.abs(got - want).max() / np.abs(want).max() if got.shape == want.shape else np.inf
+    failed += not err <= 1e-4
+    print(f"{name}: rel. max-abs {err:.3g} (<= 1e-4) -> {'ok' if err <= 1e-4 else 'FAIL'}")
+sys.exit(1 if failed else 0)

@@ -334,6 +334,7 @@ int runGenerate(OpenedModel &opened) {
       },
       stats);
   std::printf("\n");
+  std::fflush(stdout);
   if (status != NIBBLE_OK)
     return toolFailure(nibble_last_error());
   auto rate = [](int64_t tokens, double seconds) {

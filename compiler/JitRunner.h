@@ -13,10 +13,9 @@
 #include "support/Npy.h"
 
 #include "mlir/IR/BuiltinOps.h"
-
 #include "llvm/Support/Error.h"
-#include <memory>
 
+#include <memory>
 #include <vector>
 
 namespace mlir {
@@ -73,7 +72,9 @@ private:
 /// array per function argument, returning one array per result. Arguments and
 /// results must be ranked tensors of f32, f16, f64, i8, i16, i32, i64 (or
 /// f8E4M3FN, exchanged as raw bytes in u8 arrays); results must have static
-/// shapes. Errors say which input mismatches and how.
+/// shapes. Arguments marked `nibble.state` or `nibble.output` are updated in
+/// place (in a copy of the input) and have no result. Errors say which input
+/// mismatches and how.
 llvm::Expected<std::vector<NpyArray>>
 runFunction(mlir::ModuleOp module, llvm::StringRef entry,
             llvm::ArrayRef<NpyArray> inputs, const JitOptions &options);

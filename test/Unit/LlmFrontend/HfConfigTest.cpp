@@ -83,8 +83,9 @@ TEST(HfConfig, MatchesTransformers) {
                                                     : RopeScaling::Kind::None;
     EXPECT_EQ(ropeType == "default" || kind != RopeScaling::Kind::None, true);
     EXPECT_EQ(got->ropeScaling.kind, kind);
-    if (auto factor = rope.getNumber("factor"))
+    if (auto factor = rope.getNumber("factor")) {
       EXPECT_EQ(got->ropeScaling.factor, *factor);
+    }
     if (kind == RopeScaling::Kind::Llama3) {
       EXPECT_EQ(got->ropeScaling.lowFreqFactor,
                 *rope.getNumber("low_freq_factor"));

@@ -11,6 +11,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${1:-$ROOT/build-asan}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/nibble/ccache}"
+# Paths below the clone are hashed relative to it, so a fresh clone elsewhere
+# (CI's) reuses the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
 PYTHON="${NIBBLE_PYTHON:-$HOME/.cache/nibble/venv/bin/python}"
 
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then

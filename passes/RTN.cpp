@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -240,65 +241,88 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
     return linear.emitOpError("cannot quantize with ")
            << scheme << ": " << problem;
 
-  // Gather the float weight from its param or constant.
+  // Gather the float weight from its param, its module-level global or a
+  // constant. `named` is the op naming the archive tensor (param or global).
   std::vector<float> weights;
   ParamOp param = linear.getWeight().getDefiningOp<ParamOp>();
+  GlobalOp global;
+  if (auto load = linear.getWeight().getDefiningOp<GlobalLoadOp>())
+    global = SymbolTable::lookupNearestSymbolFrom<GlobalOp>(
+        load, load.getGlobalAttr());
+  Operation *named = param    ? param.getOperation()
+                     : global ? global.getOperation()
+                              : nullptr;
+  StringRef archiveName = param    ? param.getName()
+                          : global ? global.getName()
+                                   : StringRef();
   bool alreadyQuantized = false;
-  if (param) {
-    auto it = quantized.params.find(param.getName());
+  if (named) {
+    auto it = quantized.params.find(archiveName);
     if (it != quantized.params.end() && it->second.first != scheme)
-      return linear.emitOpError("shares param '")
-             << param.getName() << "' with a linear quantized as "
+      return linear.emitOpError("shares weight '")
+             << archiveName << "' with a linear quantized as "
              << it->second.first << " but asks for " << scheme;
     alreadyQuantized = it != quantized.params.end();
   }
-  if (param && !alreadyQuantized) {
-    FailureOr<const TensorView *> tensor = store.resolve(param);
+  if (named && !alreadyQuantized) {
+    FailureOr<const TensorView *> tensor =
+        store.resolve(named, archiveName, weightType);
     if (failed(tensor))
       return failure();
     llvm::Expected<std::vector<float>> values = readAsFloat32(**tensor);
     if (!values)
-      return param.emitOpError() << llvm::toString(values.takeError());
+      return named->emitOpError() << llvm::toString(values.takeError());
     weights = std::move(*values);
-  } else if (!param) {
+  } else if (!named) {
     DenseElementsAttr constant;
     if (!matchPattern(linear.getWeight(), m_Constant(&constant))) {
-      linear.emitWarning("weight is neither a nibble.param nor a constant; "
-                         "left in float");
+      linear.emitWarning("weight is neither a nibble.param, a nibble.global "
+                         "nor a constant; left in float");
       return success();
     }
     weights = readConstant(constant);
   }
 
-  // A shared param quantized before needs only the types of its tensors.
+  // A shared weight quantized before needs only the types of its tensors.
   SmallVector<PackedTensor> tensors;
   if (!alreadyQuantized) {
     std::string what =
-        param ? "'" + param.getName().str() + "'" : std::string("(constant)");
-    FailureOr<SmallVector<PackedTensor>> packed = quantizeWeight(
-        weights, rows, cols, scheme, search,
-        param ? param.getOperation() : linear.getOperation(), what);
+        named ? "'" + archiveName.str() + "'" : std::string("(constant)");
+    FailureOr<SmallVector<PackedTensor>> packed =
+        quantizeWeight(weights, rows, cols, scheme, search,
+                       named ? named : linear.getOperation(), what);
     if (failed(packed))
       return failure();
     tensors = std::move(*packed);
   }
   if (alreadyQuantized) {
-    tensors = quantized.params[param.getName()].second;
-  } else if (param) {
+    tensors = quantized.params[archiveName].second;
+  } else if (named) {
     SmallVector<PackedTensor> layout;
     for (const PackedTensor &tensor : tensors)
       layout.push_back({tensor.suffix, tensor.type, tensor.dtype, {}});
-    quantized.params[param.getName()] = {scheme, std::move(layout)};
+    quantized.params[archiveName] = {scheme, std::move(layout)};
   }
 
-  // Materialize them as params (into the new archive) or constants.
+  // Materialize them as params or globals (into the new archive) or
+  // constants. A global's packed tensors become globals named after it,
+  // declared next to it once.
   OpBuilder builder(linear);
   SmallVector<Value> values;
   for (PackedTensor &tensor : tensors) {
-    if (param) {
-      std::string name = paramBaseName(param.getName()) + "." + tensor.suffix;
-      values.push_back(ParamOp::create(builder, linear.getLoc(), tensor.type,
-                                       builder.getStringAttr(name)));
+    if (named) {
+      std::string name = paramBaseName(archiveName) + "." + tensor.suffix;
+      if (param) {
+        values.push_back(ParamOp::create(builder, linear.getLoc(), tensor.type,
+                                         builder.getStringAttr(name)));
+      } else {
+        if (!alreadyQuantized) {
+          OpBuilder declare(global);
+          GlobalOp::create(declare, global.getLoc(), name, name, tensor.type);
+        }
+        values.push_back(
+            GlobalLoadOp::create(builder, linear.getLoc(), tensor.type, name));
+      }
       if (!alreadyQuantized)
         quantized.tensors.emplace_back(name, std::move(tensor));
       continue;
@@ -396,6 +420,26 @@ void NibbleRTNPass::runOnOperation() {
       return signalPassFailure();
     }
     written.insert(name);
+  }
+  // Float globals no linear reads any more (the quantized weights) are
+  // dropped; the others (norms, embeddings) are copied like params.
+  for (GlobalOp global : llvm::to_vector(module.getOps<GlobalOp>()))
+    if (quantized.params.count(global.getName()) &&
+        SymbolTable::symbolKnownUseEmpty(global, module))
+      global.erase();
+  for (GlobalOp global : module.getOps<GlobalOp>()) {
+    if (written.contains(global.getName()))
+      continue;
+    FailureOr<const TensorView *> tensor = store.resolve(global);
+    if (failed(tensor))
+      return signalPassFailure();
+    if (llvm::Error error =
+            writer.addBorrowedTensor(global.getName(), (*tensor)->dtype,
+                                     (*tensor)->shape, (*tensor)->bytes)) {
+      global.emitOpError() << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    written.insert(global.getName());
   }
   WalkResult copied = module.walk([&](ParamOp param) {
     if (written.contains(param.getName()))

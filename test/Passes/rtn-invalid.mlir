@@ -3,7 +3,7 @@
 // Inputs nibble-rtn must refuse or leave alone, and the messages it gives.
 
 func.func @negative_weight_is_argument(%x: tensor<3x64xf32>, %w: tensor<2x64xf32>) -> tensor<3x2xf32> {
-  // expected-warning @+1 {{weight is neither a nibble.param nor a constant; left in float}}
+  // expected-warning @+1 {{weight is neither a nibble.param, a nibble.global nor a constant; left in float}}
   %0 = nibble.linear %x, %w : (tensor<3x64xf32>, tensor<2x64xf32>) -> tensor<3x2xf32>
   return %0 : tensor<3x2xf32>
 }

@@ -9,16 +9,20 @@
 #include "tools/nibble-run/LlmCommands.h"
 
 #include "compiler/JitLanguageModel.h"
+#include "dialects/NibbleOps.h"
 #include "frontends/llm/GgufModel.h"
 #include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/TransformerBuilder.h"
+#include "passes/Passes.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/Generation.h"
 #include "runtime/Tokenizer.h"
 #include "support/Npy.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -29,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 using namespace mlir;
@@ -78,6 +83,13 @@ cl::opt<std::string> dumpModule(
     cl::value_desc("file.mlir"), cl::sub(generateCommand),
     cl::sub(perplexityCommand), cl::sub(logitsCommand));
 
+cl::opt<std::string> quantScheme(
+    "scheme",
+    cl::desc("Quantize every linear with RTN as this #nibble.scheme body "
+             "says before compiling, e.g. \"w8, channel\" or \"w4, group = "
+             "128\" (packed weights cached next to the float archive)"),
+    cl::sub(generateCommand), cl::sub(perplexityCommand),
+    cl::sub(logitsCommand));
 cl::opt<int64_t> layerLimit(
     "layers",
     cl::desc("Build only the first N decoder layers (for debugging the "
@@ -198,6 +210,22 @@ std::string cachedArchivePath(StringRef source) {
   return std::string(dir);
 }
 
+/// Sets --scheme on every linear and runs nibble-rtn, writing the packed
+/// weights to `archivePath`.
+LogicalResult quantizeModule(ModuleOp module, StringRef archivePath) {
+  Attribute parsed = parseAttribute("#nibble.scheme<" + quantScheme + ">",
+                                    module.getContext());
+  auto scheme = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
+  if (!scheme)
+    return module.emitError("--scheme='") << quantScheme << "' is not a scheme";
+  module.walk([&](nibble::LinearOp linear) { linear.setSchemeAttr(scheme); });
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  nibble::NibbleRTNOptions options;
+  options.outputWeights = archivePath.str();
+  pm.addPass(nibble::createNibbleRTN(options));
+  return pm.run(module);
+}
+
 /// The config of `source` whose archive `archive` was written before.
 llvm::Expected<nibble::llm::LoadedModel> loadCachedModel(StringRef source,
                                                          StringRef archive) {
@@ -268,6 +296,16 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
     if (!built)
       return built.takeError();
     module = std::move(*built);
+    if (!quantScheme.empty()) {
+      std::string tag;
+      for (char c : std::string(quantScheme))
+        tag += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      StringRef base(archive);
+      base.consume_back(".f32.safetensors");
+      std::string packed = (base + "." + tag + ".safetensors").str();
+      if (failed(quantizeModule(*module, packed)))
+        return error("quantizing with --scheme='" + quantScheme + "' failed");
+    }
     if (tokenizerSource.empty())
       tokenizerSource = loaded->tokenizerPath;
   }

@@ -5,14 +5,19 @@ Usage: globals.py make DIR   writes DIR/globals.mlir, DIR/w.safetensors
                              weight has the wrong shape) and DIR/x*.npy
        globals.py check DIR  compares DIR/y_prefill.npy and DIR/y_decode.npy
                              with numpy: x · Wᵀ scaled by the norm weight
+       globals.py check_w8 DIR  the same for DIR/y_w8.npy (prefill after
+                             nibble-rtn bits=8 group=0, scales read from
+                             DIR/w.rtn.safetensors)
 
-Tolerance 1e-5 relative: one f32 dot product of 16 terms.
+Tolerance 1e-5 relative: one f32 dot product of 16 terms. After W8 RTN:
+|error| <= sum_k |x_k| * scale_n / 2 * |g_n| (each weight within half a
+step of its code) plus the same 1e-5.
 """
 
 import sys
 
 import numpy as np
-from nibble_testlib import write_safetensors
+from nibble_testlib import read_safetensors, write_safetensors
 
 RNG = np.random.default_rng(3)
 W = RNG.standard_normal((8, 16)).astype(np.float32)
@@ -75,5 +80,16 @@ def check(out):
     sys.exit(1 if failed else 0)
 
 
+def check_w8(out):
+    scales = read_safetensors(f"{out}/w.rtn.safetensors")["blk.0.w.scales"][1].reshape(-1)
+    x = np.load(f"{out}/x5.npy").astype(np.float64)
+    ref = (x @ W.T.astype(np.float64)) * G
+    bound = np.abs(x).sum(1, keepdims=True) * scales / 2 * np.abs(G) + 1e-5 * np.abs(ref).max()
+    err = np.abs(np.load(f"{out}/y_w8.npy") - ref)
+    ok = bool((err <= bound).all())
+    print(f"w8: max error {err.max():.3g}, worst error/bound {(err / bound).max():.3g} -> {'ok' if ok else 'FAIL'}")
+    sys.exit(0 if ok else 1)
+
+
 if __name__ == "__main__":
-    {"make": make, "check": check}[sys.argv[1]](sys.argv[2])
+    {"make": make, "check": check, "check_w8": check_w8}[sys.argv[1]](sys.argv[2])

@@ -187,7 +187,7 @@ public:
 
   /// Reads a gguf_string (u64 length + bytes) into `out`.
   nibble_status readString(std::string &out, const std::string &what) {
-    uint64_t length;
+    uint64_t length = 0;
     if (nibble_status status = read(length, "the length of " + what))
       return status;
     if (length > remaining())
@@ -254,7 +254,7 @@ public:
 private:
   template <typename T, typename Out>
   nibble_status readScalar(Out &out, const std::string &key) {
-    T raw;
+    T raw{};
     if (nibble_status status = read(raw, "the value of key " + quote(key)))
       return status;
     out = static_cast<Out>(raw);
@@ -263,7 +263,7 @@ private:
 
   nibble_status readBool(uint64_t &out, const std::string &key) {
     size_t at = pos;
-    uint8_t raw;
+    uint8_t raw = 0;
     if (nibble_status status = read(raw, "the value of key " + quote(key)))
       return status;
     if (raw > 1)
@@ -279,7 +279,7 @@ private:
   void readElements(std::vector<Out> &out, uint64_t count) {
     out.resize(static_cast<size_t>(count));
     for (size_t i = 0; i < out.size(); ++i) {
-      T raw;
+      T raw{};
       std::memcpy(&raw, bytes + pos, sizeof(T));
       pos += sizeof(T);
       out[i] = static_cast<Out>(raw);
@@ -293,7 +293,7 @@ private:
       return error("key %s: arrays nested deeper than %u at byte offset %zu",
                    quoted.c_str(), kMaxArrayDepth, pos);
     size_t typeAt = pos;
-    uint32_t rawType;
+    uint32_t rawType = 0;
     if (nibble_status status =
             read(rawType, "the element type of key " + quoted))
       return status;
@@ -303,7 +303,7 @@ private:
                    quoted.c_str(), rawType, typeAt);
     GgufType elementType = static_cast<GgufType>(rawType);
     value.elementType = elementType;
-    uint64_t count;
+    uint64_t count = 0;
     if (nibble_status status =
             read(count, "the element count of key " + quoted))
       return status;
@@ -529,7 +529,7 @@ nibble_status GgufFile::parseImage(const uint8_t *bytes, size_t size,
                         "(47 47 55 46) at byte offset 0, found %02x %02x %02x "
                         "%02x",
                         magic[0], magic[1], magic[2], magic[3]);
-  uint32_t version;
+  uint32_t version = 0;
   if (nibble_status status = parser.read(version, "the version"))
     return status;
   if (version == 1)
@@ -545,7 +545,7 @@ nibble_status GgufFile::parseImage(const uint8_t *bytes, size_t size,
                               "is supported)"
                             : "");
   }
-  uint64_t tensorCount, kvCount;
+  uint64_t tensorCount = 0, kvCount = 0;
   if (nibble_status status = parser.read(tensorCount, "tensor_count"))
     return status;
   if (nibble_status status = parser.read(kvCount, "metadata_kv_count"))
@@ -590,7 +590,7 @@ nibble_status GgufFile::parseImage(const uint8_t *bytes, size_t size,
                           quoted.c_str(), keyAt, inserted.first->second,
                           static_cast<unsigned long long>(i));
     size_t typeAt = parser.offset();
-    uint32_t rawType;
+    uint32_t rawType = 0;
     if (nibble_status status =
             parser.read(rawType, "the value type of key " + quoted))
       return status;
@@ -663,7 +663,7 @@ nibble_status GgufFile::parseImage(const uint8_t *bytes, size_t size,
     }
     info.elements = elements;
     size_t typeAt = parser.offset();
-    uint32_t rawType;
+    uint32_t rawType = 0;
     if (nibble_status status = parser.read(rawType, "the type of " + what))
       return status;
     const GgmlTypeTraits *traits = findGgmlType(rawType);

@@ -268,6 +268,9 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
   OwningOpRef<ModuleOp> module;
   std::string tokenizerSource = tokenizerPath;
   if (StringRef(modelPath).ends_with(".mlir")) {
+    if (!quantScheme.empty())
+      return error("--scheme quantizes GGUF and Hugging Face models; quantize "
+                   "a module with nibble-opt --nibble-rtn first");
     llvm::SourceMgr sourceMgr;
     module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, {&context});
     if (!module)

@@ -7,6 +7,8 @@
 
 #include "support/SafeTensors.h"
 
+#include "support/JsonDepth.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/bit.h"
@@ -76,31 +78,6 @@ std::string jsonSnippet(const llvm::json::Value &value) {
 /// llvm::json::parse recurses once per level, so hostile nesting must be
 /// refused before it runs.
 constexpr int kMaxHeaderNesting = 64;
-
-/// Returns true if the arrays and objects of `text` nest deeper than
-/// `limit` (brackets inside strings do not count). Stops at the first level
-/// past the limit, so it runs in time linear in the text and constant space.
-bool nestsDeeperThan(StringRef text, int limit) {
-  int depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit)
-        return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 /// Finds the first key that occurs twice in one object of `text`, which must
 /// be valid JSON. llvm::json::parse silently keeps one of two equal keys, so
@@ -418,7 +395,7 @@ SafeTensorsFile::open(StringRef path) {
   StringRef headerText = contents.substr(kHeaderLengthSize, headerLength);
   StringRef data = contents.substr(kHeaderLengthSize + headerLength);
 
-  if (nestsDeeperThan(headerText, kMaxHeaderNesting))
+  if (jsonNestsDeeperThan(headerText, kMaxHeaderNesting))
     return fileError(path, llvm::formatv("header nests JSON arrays or objects "
                                          "more than {0} levels deep",
                                          kMaxHeaderNesting));

@@ -11,6 +11,7 @@
 
 #include "frontends/gguf/GgmlDequantize.h"
 #include "frontends/llm/FloatArchive.h"
+#include "support/JsonDepth.h"
 #include "support/SafeTensors.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -51,30 +52,6 @@ constexpr int kMaxJsonNesting = 32;
 /// hundred KB).
 constexpr uint64_t kMaxJsonBytes = 64ull << 20;
 
-/// Whether the arrays and objects of `text` nest deeper than `limit`
-/// (brackets in strings do not count).
-bool nestsDeeperThan(StringRef text, int limit) {
-  int depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit)
-        return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 /// Reads and parses the JSON object in `path`.
 Expected<json::Object> readJsonObject(StringRef path) {
   uint64_t size = 0;
@@ -89,7 +66,7 @@ Expected<json::Object> readJsonObject(StringRef path) {
   if (!buffer)
     return makeError(path + ": cannot read: " + buffer.getError().message());
   StringRef text = (*buffer)->getBuffer();
-  if (nestsDeeperThan(text, kMaxJsonNesting))
+  if (jsonNestsDeeperThan(text, kMaxJsonNesting))
     return makeError(llvm::formatv("{0}: JSON nests arrays or objects deeper "
                                    "than {1} levels",
                                    path, kMaxJsonNesting));

@@ -435,7 +435,11 @@ Value emitDequantizedWeight(OpBuilder &b, Location loc, QLinearOp op,
                    scaleIndices(nb, nloc, scheme, row, col);
                Value scale = emitWeightScale(nb, nloc, op, scaleRow, scaleCol);
                Value level;
-               if (scheme.getFormat() == WeightFormat::Int) {
+               if (scheme.hasMins()) {
+                 // Unsigned codes, offset by the min after scaling.
+                 level =
+                     arith::SIToFPOp::create(nb, nloc, nb.getF32Type(), code);
+               } else if (scheme.getFormat() == WeightFormat::Int) {
                  Value zero;
                  if (scheme.getSymmetric()) {
                    zero = i32Const(nb, nloc, 1 << (scheme.getBits() - 1));
@@ -456,6 +460,14 @@ Value emitDequantizedWeight(OpBuilder &b, Location loc, QLinearOp op,
                                                    ValueRange{index});
                }
                Value value = arith::MulFOp::create(nb, nloc, level, scale);
+               if (scheme.hasMins()) {
+                 // float(u) * scale + min, two roundings as ggml's
+                 // dequantizers (no fastmath flags: never fused).
+                 Value min = tensor::ExtractOp::create(
+                     nb, nloc, op.getMins(), ValueRange{scaleRow, scaleCol});
+                 value = arith::AddFOp::create(nb, nloc, value,
+                                               toF32(nb, nloc, min));
+               }
                linalg::YieldOp::create(nb, nloc,
                                        fromF32(nb, nloc, value, floatType));
              })

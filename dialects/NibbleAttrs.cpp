@@ -47,7 +47,7 @@ int64_t SchemeAttr::getGroupsPerRow(int64_t k) const {
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  WeightFormat format, unsigned bits,
                                  Granularity granularity, int64_t groupSize,
-                                 bool symmetric, Type scaleType,
+                                 CodeOffset offset, Type scaleType,
                                  int64_t doubleQuantGroup,
                                  ActivationScheme activation) {
   switch (format) {
@@ -67,9 +67,11 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "fp8 weights have 8 bits, found " << bits;
     break;
   }
-  if (!symmetric && format != WeightFormat::Int)
-    return emitError() << "asymmetric quantization needs an integer format, "
-                          "found "
+  if (offset != CodeOffset::Symmetric && format != WeightFormat::Int)
+    return emitError() << (offset == CodeOffset::Min
+                               ? "float minimums (min) need"
+                               : "asymmetric quantization needs")
+                       << " an integer format, found "
                        << stringifyWeightFormat(format);
   if (granularity == Granularity::Group && groupSize <= 0)
     return emitError() << "group size must be positive, found " << groupSize;
@@ -83,6 +85,9 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (doubleQuantGroup < 0)
     return emitError() << "double quantization group must be positive, found "
                        << doubleQuantGroup;
+  if (offset == CodeOffset::Min && doubleQuantGroup > 0)
+    return emitError() << "float minimums are stored in the scale type; they "
+                          "cannot be combined with double_quant";
   return success();
 }
 
@@ -131,7 +136,7 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   unsigned bits = 8;
   Granularity granularity = Granularity::Channel;
   int64_t groupSize = 0;
-  bool symmetric = true;
+  CodeOffset offset = CodeOffset::Symmetric;
   Type scaleType = Float32Type::get(ctx);
   int64_t doubleQuantGroup = 0;
   ActivationScheme activation = ActivationScheme::None;
@@ -211,9 +216,11 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
       if (parseIntValue(parser, groupSize))
         return {};
     } else if (key == "sym") {
-      symmetric = true;
+      offset = CodeOffset::Symmetric;
     } else if (key == "asym") {
-      symmetric = false;
+      offset = CodeOffset::ZeroPoint;
+    } else if (key == "min") {
+      offset = CodeOffset::Min;
     } else if (key == "scale") {
       if (parser.parseEqual() || parser.parseType(scaleType))
         return {};
@@ -242,7 +249,7 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   if (parser.parseGreater())
     return {};
   return parser.getChecked<SchemeAttr>(ctx, format, bits, granularity,
-                                       groupSize, symmetric, scaleType,
+                                       groupSize, offset, scaleType,
                                        doubleQuantGroup, activation);
 }
 
@@ -263,7 +270,7 @@ void SchemeAttr::print(AsmPrinter &printer) const {
     printer << ", group = " << getGroupSize();
     break;
   }
-  printer << (getSymmetric() ? ", sym" : ", asym");
+  printer << ", " << stringifyCodeOffset(getOffset());
   if (!getScaleType().isF32())
     printer << ", scale = " << getScaleType();
   if (hasDoubleQuant())

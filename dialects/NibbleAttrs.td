@@ -36,6 +36,16 @@ def Nibble_Granularity : I32EnumAttr<"Granularity",
   let genSpecializedAttr = 0;
 }
 
+def Nibble_CodeOffset : I32EnumAttr<"CodeOffset",
+    "how an integer code is offset before or after scaling", [
+      I32EnumAttrCase<"Symmetric", 0, "sym">,
+      I32EnumAttrCase<"ZeroPoint", 1, "asym">,
+      I32EnumAttrCase<"Min", 2, "min">,
+    ]> {
+  let cppNamespace = "::nibble";
+  let genSpecializedAttr = 0;
+}
+
 def Nibble_ActivationScheme : I32EnumAttr<"ActivationScheme",
     "how activations are quantized", [
       I32EnumAttrCase<"None", 0, "none">,
@@ -61,15 +71,19 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
   let summary = "How a weight (and the activation feeding it) is quantized";
   let description = [{
     A weight scheme: element format and bit width, granularity of the scales,
-    symmetric or asymmetric (with zero points), the storage type of scales,
-    optional double quantization of the scales, and the activation scheme.
+    how codes are offset (symmetric, integer zero points, or float minimums),
+    the storage type of scales, optional double quantization of the scales,
+    and the activation scheme.
 
     Syntax: the format first (`w2`..`w8` integers, `nf4`, `fp4` for E2M1,
     `fp8` for E4M3), then in any order:
     - `tensor`, `channel` (default) or `group = N` (N weights along K share a
       scale);
-    - `sym` (default) or `asym` (integers only: unsigned codes with zero
-      points);
+    - `sym` (default: value = scale * (u - 2^(bits-1))), `asym` (integers
+      only: value = scale * (u - zero) with an unsigned integer zero point
+      per scale) or `min` (integers only: value = scale * u + min with a
+      float minimum per scale, stored in the scale type; ggml's Q4_1, Q5_1
+      and the K-quants with mins; no double quantization);
     - `scale = f32|f16|bf16` (default f32);
     - `double_quant = D`: scales stored as 8-bit codes with one f32 scale per
       D consecutive scales (QLoRA-style);
@@ -89,6 +103,7 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     #nibble.scheme<w8, channel, sym, act = int8_dynamic>
     #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
     #nibble.scheme<w4, group = 32, asym, scale = f16>
+    #nibble.scheme<w4, group = 32, min, scale = f16>
     ```
   }];
   let parameters = (ins
@@ -96,7 +111,7 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     "unsigned":$bits,
     "::nibble::Granularity":$granularity,
     "int64_t":$groupSize,
-    "bool":$symmetric,
+    "::nibble::CodeOffset":$offset,
     "::mlir::Type":$scaleType,
     "int64_t":$doubleQuantGroup,
     "::nibble::ActivationScheme":$activation
@@ -108,6 +123,12 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     unsigned getContainerBits() const;
     /// Number of scale groups per output row for a reduction size `k`.
     int64_t getGroupsPerRow(int64_t k) const;
+    /// Whether codes are offset by 2^(bits-1) (no zero points, no mins).
+    bool getSymmetric() const { return getOffset() == CodeOffset::Symmetric; }
+    /// Whether each scale has an integer zero point (`asym`).
+    bool hasZeroPoints() const { return getOffset() == CodeOffset::ZeroPoint; }
+    /// Whether each scale has a float minimum added after scaling (`min`).
+    bool hasMins() const { return getOffset() == CodeOffset::Min; }
     /// Whether scales are double-quantized.
     bool hasDoubleQuant() const { return getDoubleQuantGroup() > 0; }
   }];

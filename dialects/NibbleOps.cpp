@@ -218,15 +218,35 @@ LogicalResult QLinearOp::verify() {
   }
 
   Value zeroPoints = getZeroPoints();
-  if (scheme.getSymmetric() && zeroPoints)
-    return emitOpError("zero_points given for a symmetric scheme");
-  if (!scheme.getSymmetric()) {
+  if (!scheme.hasZeroPoints() && zeroPoints)
+    return emitOpError("zero_points given for a ")
+           << (scheme.getSymmetric() ? "symmetric" : "min")
+           << " scheme (only asym schemes have them)";
+  if (scheme.hasZeroPoints()) {
     if (!zeroPoints)
       return emitOpError("asymmetric scheme needs zero_points");
     if (failed(verifyShape(*this, "zero_points",
                            cast<RankedTensorType>(zeroPoints.getType()),
                            {scaleRows, groups}, "one per scale")))
       return failure();
+  }
+
+  Value mins = getMins();
+  if (!scheme.hasMins() && mins)
+    return emitOpError("mins given for a ")
+           << (scheme.getSymmetric() ? "symmetric" : "asym")
+           << " scheme (only min schemes have them)";
+  if (scheme.hasMins()) {
+    if (!mins)
+      return emitOpError("min scheme needs mins");
+    auto minsType = cast<RankedTensorType>(mins.getType());
+    if (failed(verifyShape(*this, "mins", minsType, {scaleRows, groups},
+                           "one per scale")))
+      return failure();
+    if (minsType.getElementType() != scheme.getScaleType())
+      return emitOpError("mins element type ")
+             << minsType.getElementType() << " differs from the scheme's "
+             << scheme.getScaleType();
   }
 
   Value inputScale = getInputScale();

@@ -187,13 +187,16 @@ def Nibble_QLinearOp : Nibble_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
       (tensor), of the scheme's scale type; with double quantization `i8`
       (unsigned codes) and `scale_scales` `[ceil(#scales / D)] x f32` holds
       one f32 scale per D consecutive scales in row-major order.
-    - `zero_points`: asymmetric schemes only, `i8` (unsigned) with the shape of
+    - `zero_points`: `asym` schemes only, `i8` (unsigned) with the shape of
       `scales`.
+    - `mins`: `min` schemes only, float minimums of the scheme's scale type
+      with the shape of `scales`.
     - `input_scale`: `[1] x f32`, required by `act = int8_static`.
 
-    Integer codes u dequantize to `scale * (u - zero)` with zero =
-    2^(bits-1) for symmetric schemes; code-book formats (nf4, fp4, fp8) to
-    `scale * level[u]`. Activations are quantized as the scheme's `act` says
+    Integer codes u dequantize to `float(u - zero) * scale` with zero =
+    2^(bits-1) for symmetric schemes, to `float(u) * scale + min` (rounded
+    after the product and after the sum, never fused) for `min` schemes;
+    code-book formats (nf4, fp4, fp8) to `scale * level[u]`. Activations are quantized as the scheme's `act` says
     before the product (int8: round(x / s) clamped to [-127, 127]).
 
     ```mlir
@@ -206,6 +209,7 @@ def Nibble_QLinearOp : Nibble_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
     RankedTensorOf<[I8]>:$weight,
     RankedTensorOf<[F32, F16, BF16, I8]>:$scales,
     Optional<RankedTensorOf<[I8]>>:$zero_points,
+    Optional<RankedTensorOf<[F32, F16, BF16]>>:$mins,
     Optional<RankedTensorOf<[F32]>>:$scale_scales,
     Optional<RankedTensorOf<[AnyFloat]>>:$bias,
     Optional<RankedTensorOf<[F32]>>:$input_scale,
@@ -215,6 +219,7 @@ def Nibble_QLinearOp : Nibble_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $input `,` $weight `,` $scales
     (`zero_points` $zero_points^)?
+    (`mins` $mins^)?
     (`scale_scales` $scale_scales^)?
     (`bias` $bias^)?
     (`input_scale` $input_scale^)?

@@ -33,6 +33,7 @@ numerics::QuantSpec toQuantSpec(SchemeAttr scheme,
   numerics::QuantSpec spec;
   spec.format = toElementFormat(scheme.getFormat());
   spec.bits = scheme.getBits();
+  // Callers refuse `min` schemes, which the quantizer does not produce.
   spec.symmetric = scheme.getSymmetric();
   switch (scheme.getGranularity()) {
   case Granularity::Tensor:

@@ -123,7 +123,7 @@ quantizeWeight(const std::vector<float> &w, int64_t rows, int64_t cols,
     tensors.push_back(encodeScales(
         q.scales, RankedTensorType::get(scaleShape, scheme.getScaleType())));
   }
-  if (!scheme.getSymmetric())
+  if (scheme.hasZeroPoints())
     tensors.push_back({"zeros", RankedTensorType::get(scaleShape, i8),
                        DType::I8, q.zeroPoints});
   if (scheme.hasDoubleQuant()) {
@@ -213,7 +213,8 @@ FailureOr<SchemeAttr> NibbleRTNPass::getOptionScheme() {
   };
   SchemeAttr scheme = SchemeAttr::getChecked(
       emitError, ctx, format.getValue(), schemeBits, granularity,
-      group > 0 ? int64_t(group) : 0, symmetric.getValue(), scale,
+      group > 0 ? int64_t(group) : 0,
+      symmetric ? CodeOffset::Symmetric : CodeOffset::ZeroPoint, scale,
       doubleQuant.getValue(), activation.getValue());
   if (!scheme)
     return failure();
@@ -334,12 +335,13 @@ static LogicalResult quantizeLinear(LinearOp linear, SchemeAttr scheme,
         DenseElementsAttr::getFromRawBuffer(tensor.type, raw)));
   }
   size_t next = 2;
-  Value zeroPoints = scheme.getSymmetric() ? Value() : values[next++];
+  Value zeroPoints = scheme.hasZeroPoints() ? values[next++] : Value();
   Value scaleScales = scheme.hasDoubleQuant() ? values[next++] : Value();
-  auto qlinear = QLinearOp::create(
-      builder, linear.getLoc(), linear.getResult().getType(), linear.getInput(),
-      values[0], values[1], zeroPoints, scaleScales, linear.getBias(),
-      /*input_scale=*/Value(), scheme, linear.getNameAttr());
+  auto qlinear =
+      QLinearOp::create(builder, linear.getLoc(), linear.getResult().getType(),
+                        linear.getInput(), values[0], values[1], zeroPoints,
+                        /*mins=*/Value(), scaleScales, linear.getBias(),
+                        /*input_scale=*/Value(), scheme, linear.getNameAttr());
   Operation *weightOp = linear.getWeight().getDefiningOp();
   linear.getResult().replaceAllUsesWith(qlinear.getResult());
   linear.erase();
@@ -392,6 +394,14 @@ void NibbleRTNPass::runOnOperation() {
     if (scheme.getActivation() == ActivationScheme::Int8Static) {
       linear.emitOpError("int8_static activations need calibration; "
                          "nibble-rtn quantizes weights only");
+      ok = false;
+      continue;
+    }
+    if (scheme.hasMins()) {
+      linear.emitOpError("nibble-rtn does not produce float minimums (")
+          << scheme
+          << "); min schemes describe imported pre-quantized weights (GGUF "
+             "Q4_1, K-quants): use asym for zero points";
       ok = false;
       continue;
     }

@@ -140,7 +140,8 @@ static FailureOr<Value> buildQLinear(ImportContext &ctx,
   auto emitError = [&]() { return ctx.emitError(); };
   SchemeAttr scheme = SchemeAttr::getChecked(
       emitError, mctx, WeightFormat::Int, weight.bits, granularity,
-      std::max<int64_t>(weight.groupSize, 0), weight.symmetric,
+      std::max<int64_t>(weight.groupSize, 0),
+      weight.symmetric ? CodeOffset::Symmetric : CodeOffset::ZeroPoint,
       weight.scaleType, /*doubleQuantGroup=*/int64_t(0),
       ActivationScheme::None);
   if (!scheme)
@@ -178,7 +179,8 @@ static FailureOr<Value> buildQLinear(ImportContext &ctx,
   auto resultType = RankedTensorType::get(shape, inputType.getElementType());
   return Value(QLinearOp::create(ctx.getBuilder(), ctx.loc(), resultType, input,
                                  weight.params[0], weight.params[1], zeros,
-                                 /*scale_scales=*/Value(), bias,
+                                 /*mins=*/Value(), /*scale_scales=*/Value(),
+                                 bias,
                                  /*input_scale=*/Value(), scheme,
                                  /*name=*/nullptr));
 }

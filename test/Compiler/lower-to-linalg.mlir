@@ -71,6 +71,27 @@ func.func @qlinear_w2_asym(%x: tensor<4x64xf32>, %w: tensor<8x16xi8>, %s: tensor
 
 // -----
 
+// Float minimums (ggml's Q4_1): float(u) * scale, then + min, both read per
+// scale and widened from f16; no zero point is subtracted.
+// CHECK-LABEL: func.func @qlinear_w4_min
+// CHECK: %[[CODE:.*]] = arith.andi %{{.*}}, %c15_i32
+// CHECK: %[[G:.*]] = arith.divui %{{.*}}, %c32
+// CHECK: %[[S:.*]] = tensor.extract %{{.*}}[%{{.*}}, %[[G]]] : tensor<8x2xf16>
+// CHECK: %[[SF:.*]] = arith.extf %[[S]] : f16 to f32
+// CHECK-NOT: arith.subi
+// CHECK: %[[LEVEL:.*]] = arith.sitofp %[[CODE]] : i32 to f32
+// CHECK: %[[SCALED:.*]] = arith.mulf %[[LEVEL]], %[[SF]] : f32
+// CHECK: %[[M:.*]] = tensor.extract %{{.*}}[%{{.*}}, %[[G]]] : tensor<8x2xf16>
+// CHECK: %[[MF:.*]] = arith.extf %[[M]] : f16 to f32
+// CHECK: arith.addf %[[SCALED]], %[[MF]] : f32
+// CHECK: linalg.yield
+func.func @qlinear_w4_min(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf16>, %m: tensor<8x2xf16>) -> tensor<4x8xf32> {
+  %0 = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min, scale = f16> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf16>, tensor<8x2xf16>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
 // NF4 decodes through a 16-entry table; double-quantized scales are an
 // unsigned code times the super-group's f32 scale.
 // CHECK-LABEL: func.func @qlinear_nf4_double_quant

@@ -17,6 +17,16 @@ func.func @asym_nf4() attributes {s = #nibble.scheme<nf4, asym>} { return }
 
 // -----
 
+// expected-error @+1 {{float minimums (min) need an integer format, found fp8}}
+func.func @min_fp8() attributes {s = #nibble.scheme<fp8, min>} { return }
+
+// -----
+
+// expected-error @+1 {{float minimums are stored in the scale type; they cannot be combined with double_quant}}
+func.func @min_double_quant() attributes {s = #nibble.scheme<w4, group = 32, min, double_quant = 256>} { return }
+
+// -----
+
 // expected-error @+1 {{group size must be positive, found 0}}
 func.func @group_zero() attributes {s = #nibble.scheme<w4, group = 0>} { return }
 

@@ -218,6 +218,46 @@ func.func @qlinear_zeros_shape(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: te
 
 // -----
 
+func.func @qlinear_min_needs_mins(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>) {
+  // expected-error @+1 {{min scheme needs mins}}
+  %0 = nibble.qlinear %x, %w, %s scheme <w4, group = 32, min> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_sym_no_mins(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) {
+  // expected-error @+1 {{mins given for a symmetric scheme (only min schemes have them)}}
+  %0 = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_min_no_zeros(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %z: tensor<8x2xi8>, %m: tensor<8x2xf32>) {
+  // expected-error @+1 {{zero_points given for a min scheme (only asym schemes have them)}}
+  %0 = nibble.qlinear %x, %w, %s zero_points %z mins %m scheme <w4, group = 32, min> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<8x2xi8>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_mins_shape(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %m: tensor<8x1xf32>) {
+  // expected-error @+1 {{mins must have shape [8, 2] (one per scale), found [8, 1]}}
+  %0 = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<8x1xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_mins_type(%x: tensor<4x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf16>, %m: tensor<8x2xf32>) {
+  // expected-error @+1 {{mins element type 'f32' differs from the scheme's 'f16'}}
+  %0 = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min, scale = f16> : (tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf16>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @qlinear_static_needs_scale(%x: tensor<4x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x1xf32>) {
   // expected-error @+1 {{int8_static activations need an input_scale}}
   %0 = nibble.qlinear %x, %w, %s scheme <w8, act = int8_static> : (tensor<4x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<4x8xf32>

@@ -36,6 +36,14 @@ func.func @qlinear_asym_f16_scales_bias(%x: tensor<4x64xf32>, %w: tensor<32x32xi
   return %0 : tensor<4x32xf32>
 }
 
+// ggml's Q4_1: value = float(u) * scale + min, f16 scales and mins.
+// CHECK-LABEL: func.func @qlinear_min_f16
+func.func @qlinear_min_f16(%x: tensor<4x64xf32>, %w: tensor<32x32xi8>, %s: tensor<32x2xf16>, %m: tensor<32x2xf16>) -> tensor<4x32xf32> {
+  // CHECK: nibble.qlinear %{{.*}}, %{{.*}}, %{{.*}} mins %{{.*}} scheme <w4, group = 32, min, scale = f16> : (tensor<4x64xf32>, tensor<32x32xi8>, tensor<32x2xf16>, tensor<32x2xf16>) -> tensor<4x32xf32>
+  %0 = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min, scale = f16> : (tensor<4x64xf32>, tensor<32x32xi8>, tensor<32x2xf16>, tensor<32x2xf16>) -> tensor<4x32xf32>
+  return %0 : tensor<4x32xf32>
+}
+
 // CHECK-LABEL: func.func @qlinear_nf4_double_quant
 func.func @qlinear_nf4_double_quant(%x: tensor<4x128xf32>, %w: tensor<32x64xi8>, %s: tensor<32x2xi8>, %ss: tensor<1xf32>) -> tensor<4x32xf32> {
   // CHECK: nibble.qlinear %{{.*}}, %{{.*}}, %{{.*}} scale_scales %{{.*}} scheme <nf4, group = 64, sym, double_quant = 256>

@@ -26,6 +26,9 @@
 // CHECK-SAME: s5 = #nibble.scheme<fp8, channel, sym, act = fp8_dynamic>
 // CHECK-SAME: s6 = #nibble.scheme<w3, group = 64, sym, act = int8_dynamic>
 // CHECK-SAME: s7 = #nibble.scheme<w2, channel, asym, act = int8_static>
+// CHECK-SAME: s8 = #nibble.scheme<w4, group = 32, min, scale = f16>
+// CHECK-SAME: s9 = #nibble.scheme<w6, group = 16, min>
+// CHECK-SAME: sa = #nibble.scheme<w4, group = 32, sym>
 func.func @schemes() attributes {
   s0 = #nibble.scheme<w8>,
   s1 = #nibble.scheme<w4, group = 128, sym>,
@@ -35,6 +38,9 @@ func.func @schemes() attributes {
   s5 = #nibble.scheme<fp8, act = fp8_dynamic>,
   s6 = #nibble.scheme<w3, group = 64, act = int8_dynamic>,
   s7 = #nibble.scheme<w2, asym, act = int8_static>,
+  s8 = #nibble.scheme<w4, group = 32, scale = f16, min>,
+  s9 = #nibble.scheme<w6, min, group = 16>,
+  sa = #nibble.scheme<w4, min, group = 32, sym>,
   p0 = #nibble.scheme<w4a16>,
   p1 = #nibble.scheme<w8a16>,
   p2 = #nibble.scheme<w8a8>,

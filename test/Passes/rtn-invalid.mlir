@@ -84,3 +84,14 @@ func.func @f16_scale_overflow(%x: tensor<3x32xf32>) -> tensor<3x2xf32> {
   %0 = nibble.linear %x, %w scheme <w4, group = 32, scale = f16> : (tensor<3x32xf32>, tensor<2x32xf32>) -> tensor<3x2xf32>
   return %0 : tensor<3x2xf32>
 }
+
+// -----
+
+// Float minimums come from imported pre-quantized weights (GGUF Q4_1); RTN
+// does not produce them.
+func.func @min_scheme(%x: tensor<3x64xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x64xf32>
+  // expected-error @+1 {{nibble-rtn does not produce float minimums (#nibble.scheme<w4, group = 32, min>); min schemes describe imported pre-quantized weights (GGUF Q4_1, K-quants): use asym for zero points}}
+  %0 = nibble.linear %x, %w scheme <w4, group = 32, min> : (tensor<3x64xf32>, tensor<2x64xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

@@ -124,8 +124,9 @@ int main(int argc, char **argv) {
   const nibble_model_abi *abi = nibble_model_get_model_abi(model);
 
   std::vector<std::vector<unsigned char>> buffers;
-  for (int32_t i = 0; i < abi->num_inputs; ++i) {
-    const nibble_tensor_desc &desc = abi->inputs[i];
+  const nibble_entry_desc &entry = abi->entries[0];
+  for (int32_t i = 0; i < entry.num_inputs; ++i) {
+    const nibble_tensor_desc &desc = entry.inputs[i];
     std::vector<int64_t> shape(desc.shape, desc.shape + desc.rank);
     int64_t count = 1;
     for (int64_t &size : shape)
@@ -138,18 +139,18 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  for (int32_t i = 0; i < abi->num_outputs; ++i) {
+  for (int32_t i = 0; i < entry.num_outputs; ++i) {
     size_t bytes = 0;
     nibble_model_output_bytes(model, i, &bytes);
     buffers.emplace_back(bytes);
     nibble_model_bind_output(model, i, buffers.back().data(), bytes);
   }
   double weightBytes = 0;
-  for (int32_t i = 0; i < abi->num_params; ++i) {
+  for (int32_t i = 0; i < abi->num_weights; ++i) {
     double count = 1;
-    for (int32_t d = 0; d < abi->params[i].rank; ++d)
-      count *= double(abi->params[i].shape[d]);
-    weightBytes += count * double(nibble_dtype_size(abi->params[i].dtype));
+    for (int32_t d = 0; d < abi->weights[i].rank; ++d)
+      count *= double(abi->weights[i].shape[d]);
+    weightBytes += count * double(nibble_dtype_size(abi->weights[i].dtype));
   }
 
   std::printf("model %s: %.2f MB of weights, %d iterations per count\n",

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/ModelAbi.h"
 #include "compiler/Passes.h"
 #include "dialects/NibbleOps.h"
 
@@ -32,11 +33,24 @@ struct GlobalsToLLVMPass
     OpBuilder builder(ctx);
     builder.setInsertionPointToEnd(module.getBody());
 
-    // One pointer slot per global, in module order.
+    // One pointer slot per global, filled from the pointer at the global's
+    // weight index (module order when the globals have none).
     llvm::StringMap<std::string> slotOf;
     SmallVector<std::string> slots;
+    SmallVector<int64_t> pointerIndex;
     SmallVector<GlobalOp> globals(module.getOps<GlobalOp>());
-    for (GlobalOp global : globals) {
+    size_t numIndexed = llvm::count_if(globals, [](GlobalOp global) {
+      return global->hasAttr(kWeightIndexAttrName);
+    });
+    for (auto [position, global] : llvm::enumerate(globals)) {
+      auto index = global->getAttrOfType<IntegerAttr>(kWeightIndexAttrName);
+      if (numIndexed != 0 && (!index || index.getInt() < 0)) {
+        global.emitOpError("needs a non-negative ")
+            << kWeightIndexAttrName << ", as the module's other globals have";
+        return signalPassFailure();
+      }
+      pointerIndex.push_back(index ? index.getInt()
+                                   : static_cast<int64_t>(position));
       std::string slot = "__nibble_global_slot_" + std::to_string(slots.size());
       auto slotOp = LLVM::GlobalOp::create(
           builder, global.getLoc(), ptrType, /*isConstant=*/false,
@@ -50,7 +64,8 @@ struct GlobalsToLLVMPass
       slots.push_back(slot);
     }
 
-    // void __nibble_bind_globals(void **pointers): slot i = pointers[i].
+    // void __nibble_bind_globals(void **pointers): each slot from its
+    // pointer.
     Location loc = module.getLoc();
     auto bindType =
         LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptrType});
@@ -61,7 +76,7 @@ struct GlobalsToLLVMPass
     for (auto [index, slot] : llvm::enumerate(slots)) {
       Value address = LLVM::GEPOp::create(
           builder, loc, ptrType, ptrType, body->getArgument(0),
-          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
+          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(pointerIndex[index])});
       Value pointer = LLVM::LoadOp::create(builder, loc, ptrType, address);
       Value slotAddress =
           LLVM::AddressOfOp::create(builder, loc, ptrType, slot);

@@ -22,6 +22,23 @@ struct ParamsToArgumentsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (entry.empty()) {
+      // Every public function: its params become its arguments.
+      WalkResult result = module.walk([&](ParamOp param) {
+        auto func = param->getParentOfType<func::FuncOp>();
+        if (func && func.isPublic())
+          return WalkResult::advance();
+        param.emitOpError("is in a private function; only params of public "
+                          "functions can become arguments");
+        return WalkResult::interrupt();
+      });
+      if (result.wasInterrupted())
+        return signalPassFailure();
+      for (auto func : module.getOps<func::FuncOp>())
+        if (failed(convert(func)))
+          return signalPassFailure();
+      return;
+    }
     auto func = module.lookupSymbol<func::FuncOp>(entry);
     if (!func) {
       module.emitError("nibble-params-to-arguments: no function '")
@@ -35,12 +52,17 @@ struct ParamsToArgumentsPass
           << entry << "'; only its params can become arguments";
       return WalkResult::interrupt();
     });
-    if (outside.wasInterrupted())
+    if (outside.wasInterrupted() || failed(convert(func)))
       return signalPassFailure();
+  }
 
+  /// Makes the params of `func` its trailing arguments.
+  LogicalResult convert(func::FuncOp func) {
     llvm::StringMap<BlockArgument> arguments;
     SmallVector<ParamOp> params;
     func.walk([&](ParamOp param) { params.push_back(param); });
+    if (params.empty())
+      return success();
     Block &body = func.getBody().front();
     for (ParamOp param : params) {
       auto it = arguments.find(param.getName());
@@ -54,16 +76,16 @@ struct ParamsToArgumentsPass
                     {NamedAttribute(
                         StringAttr::get(&getContext(), kParamArgAttrName),
                         param.getNameAttr())}),
-                param.getLoc()))) {
-          param.emitOpError("cannot become an argument of '") << entry << "'";
-          return signalPassFailure();
-        }
+                param.getLoc())))
+          return param.emitOpError("cannot become an argument of '")
+                 << func.getSymName() << "'";
         it = arguments.try_emplace(param.getName(), body.getArgument(index))
                  .first;
       }
       param.getResult().replaceAllUsesWith(it->second);
       param.erase();
     }
+    return success();
   }
 };
 } // namespace

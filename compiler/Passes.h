@@ -59,8 +59,42 @@ struct LowerToLLVMOptions
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 
-/// Registers the `nibble-lower-to-llvm` pipeline (the passes are registered
-/// by the generated registerNibbleCompilerPasses()).
+/// Options of the ahead-of-time pipeline (nibblec's, from nibble IR on
+/// tensors to the LLVM dialect of a compiled model).
+struct CompileModelOptions
+    : public mlir::PassPipelineOptions<CompileModelOptions> {
+  ListOption<std::string> entries{
+      *this, "entries",
+      llvm::cl::desc("Entry points (default: every public function)")};
+  Option<std::string> modelName{*this, "model-name",
+                                llvm::cl::desc("The model's name"),
+                                llvm::cl::init("model")};
+  Option<std::string> weightsFile{
+      *this, "weights-file",
+      llvm::cl::desc("File name of the weights archive next to the compiled "
+                     "model")};
+  ListOption<std::string> properties{*this, "properties",
+                                     llvm::cl::desc("Properties as key=value")};
+  Option<bool> embedWeights{
+      *this, "embed-weights",
+      llvm::cl::desc("Put params into the code as constants instead of "
+                     "passing them from the weights archive")};
+  Option<int64_t> parallelMinWork{
+      *this, "parallel-min-work",
+      llvm::cl::desc("Smallest estimated loop-nest work run on several "
+                     "threads"),
+      llvm::cl::init(65536)};
+};
+
+/// nibble IR -> the LLVM dialect of a compiled model:
+/// nibble-params-to-arguments (unless embed-weights), nibble-export-model-abi
+/// and nibble-lower-to-llvm. What nibblec runs after import and
+/// quantization; nibble-opt reproduces it as `nibble-compile-model`.
+void buildCompileModelPipeline(mlir::OpPassManager &pm,
+                               const CompileModelOptions &options);
+
+/// Registers the `nibble-lower-to-llvm` and `nibble-compile-model` pipelines
+/// (the passes are registered by the generated registerNibbleCompilerPasses()).
 void registerNibbleCompilerPipelines();
 
 } // namespace nibble

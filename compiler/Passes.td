@@ -67,14 +67,16 @@ def NibbleGlobalsToBuffers : Pass<"nibble-globals-to-buffers",
 def NibbleGlobalsToLLVM : Pass<"nibble-globals-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower module-level weights to pointer slots bound at run time";
   let description = [{
-    Gives every `nibble.global` (in module order, index i) an internal LLVM
-    global `__nibble_global_slot_<i>` holding a pointer, and lowers each
-    `nibble.global_buffer` to a memref descriptor over the pointer in its
-    slot. Adds `void __nibble_bind_globals(void **pointers)`, which stores
-    pointers[i] into slot i: the runtime calls it once with the addresses of
-    the weights in the mapped archive (the JIT does the same), so no weight
-    is ever copied into the binary or the IR. Runs after the conversion to
-    the LLVM dialect, before reconcile-unrealized-casts.
+    Gives every `nibble.global` an internal LLVM global holding a pointer,
+    and lowers each `nibble.global_buffer` to a memref descriptor over the
+    pointer in its slot. Adds `void __nibble_bind_globals(void **pointers)`,
+    which fills each slot from pointers[i], where i is the global's
+    `nibble.weight_index` attribute (its index in the compiled model's
+    weight table, set by nibble-export-model-abi) or, when no global has
+    one, its position in module order. The runtime calls it once with the
+    addresses of the weights in the mapped archive (the JIT does the same),
+    so no weight is ever copied into the binary or the IR. Runs after the
+    conversion to the LLVM dialect, before reconcile-unrealized-casts.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
@@ -104,11 +106,42 @@ def NibbleParamsToArguments : Pass<"nibble-params-to-arguments",
     attribute `nibble.param = "<name>"`. A param read twice becomes one
     argument. Ahead-of-time compiled models receive their weights this way:
     the runtime maps the archive and passes the tensors in. Params in other
-    functions are an error.
+    functions are an error. With `entry` empty, the params of every public
+    function become its arguments (params in private functions, whose
+    callers would need them, are an error).
   }];
   let options = [
     Option<"entry", "entry", "std::string", "\"main\"",
-           "The function whose params become arguments">,
+           "The function whose params become arguments (empty: every "
+           "public function)">,
+  ];
+}
+
+def NibbleExportModelAbi : Pass<"nibble-export-model-abi", "mlir::ModuleOp"> {
+  let summary = "Record the compiled model's interface and name its symbols";
+  let description = [{
+    Describes the module as the runtime will see it once compiled
+    (runtime/nibble_model_abi.h, compiler/ModelAbi.h): the entry points
+    `entries` (default: every public function) with their inputs, outputs
+    and argument order; the weight table (every `nibble.global`, then the
+    params that nibble-params-to-arguments made arguments); the states; the
+    weights file and properties. Records the description as the module
+    attribute `nibble.abi`, numbers the globals (`nibble.weight_index`),
+    removes the argument attributes only the interface needed (`nibble.param`,
+    `nibble.name`, `nibble.unsigned`; state and output markers stay for
+    bufferization) and prefixes every defined function with `nibble_model_`
+    so model functions cannot clash with C symbols. nibblec generates the
+    exported `nibble_model_get_abi()` from the attribute after lowering.
+  }];
+  let options = [
+    ListOption<"entries", "entries", "std::string",
+               "Entry points (default: every public function)">,
+    Option<"modelName", "model-name", "std::string", "\"model\"",
+           "The model's name (for messages)">,
+    Option<"weightsFile", "weights-file", "std::string", "\"\"",
+           "File name of the weights archive next to the compiled model">,
+    ListOption<"properties", "properties", "std::string",
+               "Properties as key=value">,
   ];
 }
 

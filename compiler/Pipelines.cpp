@@ -57,12 +57,36 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
                              "parse; were the upstream passes registered?");
 }
 
+void buildCompileModelPipeline(OpPassManager &pm,
+                               const CompileModelOptions &options) {
+  if (!options.embedWeights) {
+    NibbleParamsToArgumentsOptions params;
+    params.entry = options.entries.size() == 1 ? options.entries[0] : "";
+    pm.addPass(createNibbleParamsToArguments(params));
+  }
+  NibbleExportModelAbiOptions abi;
+  abi.entries.assign(options.entries.begin(), options.entries.end());
+  abi.modelName = options.modelName;
+  abi.weightsFile = options.weightsFile;
+  abi.properties.assign(options.properties.begin(), options.properties.end());
+  pm.addPass(createNibbleExportModelAbi(abi));
+  LowerToLLVMOptions lower;
+  lower.parallelMinWork = options.parallelMinWork;
+  buildLowerToLLVMPipeline(pm, lower);
+}
+
 void registerNibbleCompilerPipelines() {
   PassPipelineRegistration<LowerToLLVMOptions>(
       "nibble-lower-to-llvm",
       "Lower nibble (on tensors) to the LLVM dialect through the reference "
       "lowering",
       buildLowerToLLVMPipeline);
+  PassPipelineRegistration<CompileModelOptions>(
+      "nibble-compile-model",
+      "Compile a model ahead of time: params to arguments, record the model "
+      "ABI (nibble-export-model-abi), lower to the LLVM dialect (what "
+      "nibblec runs after import and quantization)",
+      buildCompileModelPipeline);
 }
 
 } // namespace nibble

@@ -68,21 +68,31 @@ std::string listNames(const nibble_tensor_desc *descs, int32_t count) {
 }
 
 void printHelp(const Names &names, const nibble_model_abi *abi,
-               const char *weightsPlace) {
-  std::printf("usage: %s [--input] IN.npy ... --output OUT.npy ...\n\n",
+               const nibble_entry_desc &entry, const char *weightsPlace) {
+  std::printf("usage: %s [--entry NAME] [--input] IN.npy ... --output OUT.npy "
+              "...\n\n",
               names.command.c_str());
-  std::printf("Runs the compiled model '%s' on .npy files: one input file per\n"
-              "model input, in order, and one --output per model output.\n"
-              "Dimensions shown as ? take the size of the given array.\n\n",
-              abi->entry_name ? abi->entry_name : "?");
+  std::printf(
+      "Runs entry point '%s' of the compiled model '%s' on .npy files:\n"
+      "one input file per input, in order, and one --output per\n"
+      "output. Dimensions shown as ? take the size of the given "
+      "array.\n\n",
+      entry.name, abi->name ? abi->name : "?");
+  std::printf("entry points:");
+  for (int32_t i = 0; i < abi->num_entries; ++i)
+    std::printf(" %s", abi->entries[i].name);
+  std::printf("\n");
   if (abi->weights_file)
-    std::printf("weights: %s (%s)\n\n", abi->weights_file, weightsPlace);
-  std::printf("inputs:\n");
-  for (int32_t i = 0; i < abi->num_inputs; ++i)
-    std::printf("  %s\n", describeTensor(abi->inputs[i]).c_str());
+    std::printf("weights: %s (%s)\n", abi->weights_file, weightsPlace);
+  for (int32_t i = 0; i < abi->num_states; ++i)
+    std::printf("state: %s (zero at start)\n",
+                describeTensor(abi->states[i]).c_str());
+  std::printf("\ninputs:\n");
+  for (int32_t i = 0; i < entry.num_inputs; ++i)
+    std::printf("  %s\n", describeTensor(entry.inputs[i]).c_str());
   std::printf("outputs:\n");
-  for (int32_t i = 0; i < abi->num_outputs; ++i)
-    std::printf("  %s\n", describeTensor(abi->outputs[i]).c_str());
+  for (int32_t i = 0; i < entry.num_outputs; ++i)
+    std::printf("  %s\n", describeTensor(entry.outputs[i]).c_str());
 }
 
 /// The directory of the running executable, or "." if unknown.
@@ -101,8 +111,8 @@ std::string executableDirectory() {
 /// Parses the arguments into input and output files; returns false with
 /// `error` set on a usage error.
 bool parseArguments(int argc, char **argv, std::vector<std::string> &inputs,
-                    std::vector<std::string> &outputs, bool &help,
-                    std::string &error) {
+                    std::vector<std::string> &outputs, std::string &entry,
+                    bool &help, std::string &error) {
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -111,6 +121,14 @@ bool parseArguments(int argc, char **argv, std::vector<std::string> &inputs,
     }
     std::vector<std::string> *list = nullptr;
     std::string value;
+    if (arg == "--entry" || arg.compare(0, 8, "--entry=") == 0) {
+      if (arg == "--entry" && i + 1 >= argc) {
+        error = "option --entry needs an entry point's name";
+        return false;
+      }
+      entry = arg == "--entry" ? argv[++i] : arg.substr(8);
+      continue;
+    }
     for (const char *option : {"--input", "--output"}) {
       std::string name = option;
       if (arg == name || arg == name.substr(1, 2)) {
@@ -151,9 +169,11 @@ int runModelDriver(const char *program, int argc, char **argv,
   if (source.libraryPath)
     names.command += std::string(" ") + source.libraryPath;
   std::vector<std::string> inputFiles, outputFiles;
+  std::string entryName;
   bool help = false;
   std::string error;
-  if (!parseArguments(argc, argv, inputFiles, outputFiles, help, error))
+  if (!parseArguments(argc, argv, inputFiles, outputFiles, entryName, help,
+                      error))
     return reportError(names, error, kExitUsage);
 
   // A library is opened (with its weights) first; a linked-in model only
@@ -173,8 +193,31 @@ int runModelDriver(const char *program, int argc, char **argv,
     nibble_model_open_abi(abi, ".", &model);
     return reportError(names, nibble_last_error(), kExitError);
   }
+  // The entry point: --entry, else the first (the description of a linked
+  // model is checked when it is opened, so only its shape is relied on
+  // here).
+  if (!model && (abi->num_entries < 1 || !abi->entries)) {
+    nibble_model_open_abi(abi, ".", &model);
+    return reportError(names, nibble_last_error(), kExitError);
+  }
+  const nibble_entry_desc *entry = &abi->entries[0];
+  if (!entryName.empty()) {
+    entry = nullptr;
+    std::string known;
+    for (int32_t i = 0; i < abi->num_entries; ++i) {
+      if (abi->entries[i].name && entryName == abi->entries[i].name)
+        entry = &abi->entries[i];
+      known += std::string(i ? ", " : "") +
+               (abi->entries[i].name ? abi->entries[i].name : "?");
+    }
+    if (!entry)
+      return reportError(names,
+                         "the model has no entry point '" + entryName +
+                             "' (it has: " + known + ")",
+                         kExitUsage);
+  }
   if (help) {
-    printHelp(names, abi,
+    printHelp(names, abi, *entry,
               source.libraryPath ? "next to the library"
                                  : "next to the executable");
     return 0;
@@ -187,24 +230,26 @@ int runModelDriver(const char *program, int argc, char **argv,
            listNames(descs, expected) + "), got " + std::to_string(given) +
            " " + kind + " file" + (given == 1 ? "" : "s");
   };
-  if (inputFiles.size() != static_cast<size_t>(abi->num_inputs))
-    return reportError(
-        names,
-        countError("input", abi->num_inputs, abi->inputs, inputFiles.size()),
-        kExitUsage);
-  if (outputFiles.size() != static_cast<size_t>(abi->num_outputs))
+  if (inputFiles.size() != static_cast<size_t>(entry->num_inputs))
     return reportError(names,
-                       countError("output", abi->num_outputs, abi->outputs,
+                       countError("input", entry->num_inputs, entry->inputs,
+                                  inputFiles.size()),
+                       kExitUsage);
+  if (outputFiles.size() != static_cast<size_t>(entry->num_outputs))
+    return reportError(names,
+                       countError("output", entry->num_outputs, entry->outputs,
                                   outputFiles.size()),
                        kExitUsage);
 
   if (!model && nibble_model_open_abi(abi, executableDirectory().c_str(),
                                       &model) != NIBBLE_OK)
     return reportError(names, nibble_last_error(), kExitError);
+  if (nibble_model_select_entry(model, entry->name) != NIBBLE_OK)
+    return reportError(names, nibble_last_error(), kExitError);
 
   std::vector<NpyArray> inputs(inputFiles.size());
   for (size_t i = 0; i < inputFiles.size(); ++i) {
-    const nibble_tensor_desc &desc = abi->inputs[i];
+    const nibble_tensor_desc &desc = entry->inputs[i];
     const std::string &file = inputFiles[i];
     if (!npyDescr(desc.dtype))
       return reportError(names,
@@ -233,7 +278,7 @@ int runModelDriver(const char *program, int argc, char **argv,
 
   std::vector<std::vector<uint8_t>> outputs(outputFiles.size());
   for (size_t i = 0; i < outputFiles.size(); ++i) {
-    const nibble_tensor_desc &desc = abi->outputs[i];
+    const nibble_tensor_desc &desc = entry->outputs[i];
     if (!npyDescr(desc.dtype))
       return reportError(names,
                          outputFiles[i] + ": output '" + desc.name +
@@ -241,7 +286,9 @@ int runModelDriver(const char *program, int argc, char **argv,
                              ", which .npy files cannot hold",
                          kExitUnsupported);
     size_t bytes = 0;
-    nibble_model_output_bytes(model, static_cast<int32_t>(i), &bytes);
+    if (nibble_model_output_bytes(model, static_cast<int32_t>(i), &bytes) !=
+        NIBBLE_OK)
+      return reportError(names, nibble_last_error(), kExitUnsupported);
     outputs[i].resize(bytes);
     if (nibble_model_bind_output(model, static_cast<int32_t>(i),
                                  outputs[i].data(), bytes) != NIBBLE_OK)
@@ -252,7 +299,7 @@ int runModelDriver(const char *program, int argc, char **argv,
     return reportError(names, nibble_last_error(), kExitError);
 
   for (size_t i = 0; i < outputFiles.size(); ++i) {
-    const nibble_tensor_desc &desc = abi->outputs[i];
+    const nibble_tensor_desc &desc = entry->outputs[i];
     if (writeNpy(outputFiles[i], desc.dtype, desc.shape,
                  static_cast<size_t>(desc.rank), outputs[i].data(),
                  outputs[i].size()) != NIBBLE_OK)

@@ -4,9 +4,11 @@
 // linked by nibblec next to the model's code) and nibble-run-lib
 // (RunLibraryMain.cpp, which opens a model compiled as a shared library):
 //
-//   [--input] x.npy ... --output y.npy ...      (--help: the interface)
+//   [--entry NAME] [--input] x.npy ... --output y.npy ...
 //
-// One input file per model input, in order, and one --output per output.
+// (--help: the interface). Runs one entry point (--entry, else the first):
+// one input file per input of the entry, in order, and one --output per
+// output; states start at zero.
 // Weights are resolved next to the executable, or next to the library.
 // Exit codes: 0 on success, 1 when the model, its weights or a file fail,
 // 2 on a usage error, 3 when an input or output has a dtype .npy files

@@ -89,10 +89,13 @@ NIBBLE_API const char *nibble_dtype_name(nibble_dtype dtype);
 /**
  * Opens the compiled model in the shared library `library_path`: dlopens it,
  * calls its nibble_model_get_abi(), checks the ABI version and description,
- * maps the weight archive `weights_file` from the library's directory and
- * checks every param's dtype and shape against it. A path without '/' is
- * taken relative to the current directory (not searched for). On success,
- * stores the model in `*out`.
+ * maps the weight archive `weights_file` from the library's directory, checks
+ * every weight's dtype and shape against it and allocates the model's states
+ * (zeroed). A path without '/' is taken relative to the current directory
+ * (not searched for). Models opened from one library share one mapping of
+ * the weights; each has its own states (a language model's KV cache), so
+ * each is one independent session. On success, stores the model in `*out`
+ * with its first entry point selected.
  */
 NIBBLE_API nibble_status nibble_model_open(const char *library_path,
                                            nibble_model **out);
@@ -110,14 +113,46 @@ NIBBLE_API nibble_status nibble_model_open_abi(const nibble_model_abi *abi,
 /** Releases `model` (its mapping, library and buffers); NULL is a no-op. */
 NIBBLE_API void nibble_model_close(nibble_model *model);
 
-/** The model's own description (entry name, tensors, weights file). */
+/** The model's own description (entry points, weights, states). */
 NIBBLE_API const nibble_model_abi *
 nibble_model_get_model_abi(const nibble_model *model);
 
-/** Number of inputs of `model` (0 for NULL). */
+/** Number of entry points of `model` (0 for NULL). */
+NIBBLE_API int32_t nibble_model_num_entries(const nibble_model *model);
+
+/** Name of entry point `index`, or NULL if out of range. */
+NIBBLE_API const char *nibble_model_entry_name(const nibble_model *model,
+                                               int32_t index);
+
+/**
+ * Selects the entry point named `name`: the input, output, bind and run
+ * functions below act on it. Each entry keeps its own bindings.
+ */
+NIBBLE_API nibble_status nibble_model_select_entry(nibble_model *model,
+                                                   const char *name);
+
+/** The value of property `key` of the model, or NULL if it has none. */
+NIBBLE_API const char *nibble_model_property(const nibble_model *model,
+                                             const char *key);
+
+/** Number of state tensors of `model` (0 for NULL). */
+NIBBLE_API int32_t nibble_model_num_states(const nibble_model *model);
+
+/**
+ * Describes state `index` and gives its buffer (C-order elements of its
+ * static shape), which the model owns and entry points update in place.
+ */
+NIBBLE_API nibble_status nibble_model_state(nibble_model *model, int32_t index,
+                                            nibble_tensor_desc *info,
+                                            void **data);
+
+/** Zeroes every state of `model` (a fresh session). */
+NIBBLE_API nibble_status nibble_model_reset_states(nibble_model *model);
+
+/** Number of inputs of the selected entry (0 for NULL). */
 NIBBLE_API int32_t nibble_model_num_inputs(const nibble_model *model);
 
-/** Number of outputs of `model` (0 for NULL). */
+/** Number of outputs of the selected entry (0 for NULL). */
 NIBBLE_API int32_t nibble_model_num_outputs(const nibble_model *model);
 
 /**
@@ -133,7 +168,11 @@ NIBBLE_API nibble_status nibble_model_output_info(const nibble_model *model,
                                                   int32_t index,
                                                   nibble_tensor_desc *info);
 
-/** Stores in `*bytes` the size of the buffer output `index` needs. */
+/**
+ * Stores in `*bytes` the size of the buffer output `index` needs (an
+ * output with dynamic dimensions: NIBBLE_ERROR_MISMATCH, its size depends
+ * on the call).
+ */
 NIBBLE_API nibble_status nibble_model_output_bytes(const nibble_model *model,
                                                    int32_t index,
                                                    size_t *bytes);
@@ -159,7 +198,19 @@ NIBBLE_API nibble_status nibble_model_bind_output(nibble_model *model,
                                                   int32_t index, void *data,
                                                   size_t bytes);
 
-/** Runs the model on the bound buffers (every one must be bound). */
+/**
+ * Binds output `index`, whose shape has dynamic dimensions, to `data` of
+ * `bytes` bytes holding `shape` (of `rank` dimensions; the static ones must
+ * match the model's). Also accepts a static output with its own shape.
+ */
+NIBBLE_API nibble_status nibble_model_bind_output_shaped(
+    nibble_model *model, int32_t index, void *data, size_t bytes,
+    const int64_t *shape, int32_t rank);
+
+/**
+ * Runs the selected entry on its bound buffers (every one must be bound)
+ * and the model's weights and states.
+ */
 NIBBLE_API nibble_status nibble_model_run(nibble_model *model);
 
 /**

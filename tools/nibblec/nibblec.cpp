@@ -1,24 +1,29 @@
 //===- nibblec.cpp - The nibble ahead-of-time compiler --------------------===//
 //
-// nibblec model.onnx|model.mlir [--scheme=w4a16] [--target=aarch64
-// --mattr=+neon]
-//         [--emit=mlir|llvm|asm|obj|lib|exe] [--onnx-dim=name=size,...]
-//         [--bind-input=name=file.npy]... -o out
+// nibblec model.onnx|model.mlir|model.gguf|hf-dir [--scheme=w4a16]
+//         [--target=aarch64 --mattr=+neon] [--emit=mlir|llvm|asm|obj|lib|exe]
+//         [--entry=name,...] [--onnx-dim=name=size,...]
+//         [--bind-input=name=file.npy]... [--capacity=N] -o out
 //
-// Quantizes (optionally) and compiles the entry function of a model to a
-// native shared library (run through the nibble runtime) or a standalone
-// executable (reads .npy inputs, writes .npy outputs). Each --emit level
-// stops the pipeline at that stage, in pipeline order, as Toy's toyc does.
+// Imports a model (ONNX; nibble IR; a GGUF file or a Hugging Face model
+// directory, built as a decoder-only LLM with forward / prefill / decode
+// entry points over a KV cache), quantizes it (optionally) and compiles its
+// entry points to a native shared library (run through the nibble runtime)
+// or a standalone executable (reads .npy inputs, writes .npy outputs). Each
+// --emit level stops at that stage, in pipeline order, as Toy's toyc does.
+// After import and quantization everything is the registered pipeline
+// `nibble-compile-model` (compiler/Passes.h), which nibble-opt runs too;
+// --emit=mlir output says how to continue with it.
 //
 // Exit status: 0 on success, 1 on an error (bad input, bad option, a failed
 // step), 3 when the input is valid but uses something nibble does not
 // support yet (kExitUnsupported; e.g. an ONNX operator outside the list).
 //
 // Files: nibblec writes only its outputs (the -o file, the weights sidecar,
-// and with --emit=mlir the archive the IR names), each atomically (to a
-// temporary next to it, then renamed), and never over one of its inputs.
-// Intermediate files live in a private temporary directory that is removed
-// when nibblec exits.
+// an LLM's tokenizer next to it, and with --emit=mlir the archive the IR
+// names), each atomically (to a temporary next to it, then renamed), and
+// never over one of its inputs. Intermediate files live in a private
+// temporary directory that is removed when nibblec exits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +33,9 @@
 #include "compiler/Passes.h"
 #include "compiler/Target.h"
 #include "dialects/NibbleOps.h"
+#include "frontends/gguf/GgufMetadataWriter.h"
+#include "frontends/llm/ModelLoader.h"
+#include "frontends/llm/TransformerBuilder.h"
 #include "frontends/onnx/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/WeightStore.h"
@@ -35,6 +43,7 @@
 #include "support/SafeTensors.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -58,9 +67,10 @@ enum class EmitAction { MLIR, LLVM, Assembly, Object, Library, Executable };
 } // namespace
 
 static cl::OptionCategory category("nibblec options");
-static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx|model.mlir>"),
-                                      cl::cat(category));
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::Required,
+              cl::desc("<model.onnx | model.mlir | model.gguf | hf-dir>"),
+              cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"),
                                        cl::cat(category));
@@ -85,8 +95,16 @@ static cl::opt<std::string>
     features("mattr",
              cl::desc("Target features, e.g. +avx2,+fma or +neon,+dotprod"),
              cl::cat(category));
-static cl::opt<std::string> entry("entry", cl::desc("Function to compile"),
-                                  cl::init("main"), cl::cat(category));
+static cl::list<std::string>
+    entries("entry",
+            cl::desc("Entry points to compile (default: every public "
+                     "function)"),
+            cl::CommaSeparated, cl::cat(category));
+static cl::opt<int64_t>
+    capacity("capacity",
+             cl::desc("KV cache capacity in tokens of an LLM (GGUF or "
+                      "Hugging Face input): the longest context"),
+             cl::init(2048), cl::cat(category));
 static cl::opt<std::string>
     scheme("scheme",
            cl::desc("Quantize every nibble.linear without a scheme of its "
@@ -123,12 +141,18 @@ static int fail(const llvm::Twine &message) {
   return kExitError;
 }
 
+/// The input without trailing slashes (a directory may be given as "dir/").
+static StringRef inputName() {
+  StringRef name(inputFile);
+  return name.size() > 1 ? name.rtrim('/') : name;
+}
+
 /// The output path: -o, or the input's stem with the action's extension
 /// ("-" = stdout for textual outputs).
 static std::string outputPath() {
   if (!outputFile.empty())
     return outputFile;
-  llvm::SmallString<256> path(inputFile);
+  llvm::SmallString<256> path(inputName());
   llvm::sys::path::replace_extension(path, "");
   switch (emitAction) {
   case EmitAction::MLIR:
@@ -149,7 +173,7 @@ static std::string outputPath() {
 /// input's name in the working directory when writing to stdout).
 static std::string outputStem(StringRef output) {
   llvm::SmallString<256> path(
-      output == "-" ? llvm::sys::path::filename(inputFile) : output);
+      output == "-" ? llvm::sys::path::filename(inputName()) : output);
   if (output == "-" || emitAction != EmitAction::Executable)
     llvm::sys::path::replace_extension(path, "");
   return std::string(path);
@@ -175,34 +199,94 @@ static LogicalResult quantize(ModuleOp module, StringRef archivePath) {
   return pm.run(module);
 }
 
-/// Writes the archive of the compiled model's params: each param's tensor
-/// copied from the module's archive.
-static LogicalResult writeSidecar(ModuleOp module,
+/// Writes the archive of the compiled model's weights: each weight's tensor
+/// copied from the module's archive `archivePath`.
+static LogicalResult writeSidecar(ModuleOp module, StringRef archivePath,
                                   const nibble::ModelInterface &model,
                                   StringRef path) {
-  FailureOr<std::string> archivePath =
-      nibble::WeightStore::getArchivePath(module);
-  if (failed(archivePath))
-    return failure();
   nibble::WeightStore store;
   FailureOr<const nibble::SafeTensorsFile *> archive =
-      store.open(*archivePath, module.getLoc());
+      store.open(archivePath, module.getLoc());
   if (failed(archive))
     return failure();
   nibble::SafeTensorsWriter writer;
-  for (const nibble::AbiTensor &param : model.params) {
+  for (const nibble::AbiTensor &weight : model.weights) {
     llvm::Expected<const nibble::TensorView *> tensor =
-        (*archive)->get(param.name);
+        (*archive)->get(weight.name);
     if (!tensor)
       return module.emitError(llvm::toString(tensor.takeError()));
     if (llvm::Error error = writer.addTensor(
-            param.name, (*tensor)->dtype, (*tensor)->shape, (*tensor)->bytes))
+            weight.name, (*tensor)->dtype, (*tensor)->shape, (*tensor)->bytes))
       return module.emitError(llvm::toString(std::move(error)));
   }
   writer.setMetadata("producer", "nibblec");
   if (llvm::Error error = writer.write(path))
     return module.emitError(llvm::toString(std::move(error)));
   return success();
+}
+
+/// An LLM read from a GGUF file or a Hugging Face directory.
+struct ImportedLlm {
+  OwningOpRef<ModuleOp> module;
+  /// Where its tokenizer is (the GGUF itself or tokenizer.json; "" if none).
+  std::string tokenizerPath;
+};
+
+/// Reads the GGUF file or Hugging Face directory `inputFile`, writing its
+/// float weights to `archivePath`, and builds its module.
+static llvm::Expected<ImportedLlm> importLlm(MLIRContext &context,
+                                             StringRef archivePath) {
+  llvm::Expected<nibble::llm::LoadedModel> loaded =
+      nibble::llm::loadModel(inputName(), archivePath);
+  if (!loaded)
+    return loaded.takeError();
+  nibble::llm::BuildOptions build;
+  build.weightsArchive = loaded->archivePath;
+  build.contextCapacity = capacity;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      nibble::llm::buildTransformer(context, loaded->config, build);
+  if (!module)
+    return module.takeError();
+  return ImportedLlm{std::move(*module), loaded->tokenizerPath};
+}
+
+/// The file name of the tokenizer written next to the compiled model
+/// `<stem>`: `<stem>.tokenizer.json` (a copy of a tokenizer.json) or
+/// `<stem>.tokenizer.gguf` (a GGUF's tokenizer.* metadata).
+static std::string tokenizerFileName(StringRef source, StringRef stem) {
+  return (llvm::sys::path::filename(stem) +
+          (source.ends_with(".json") ? ".tokenizer.json" : ".tokenizer.gguf"))
+      .str();
+}
+
+/// Writes the tokenizer at `source` (tokenizer.json or a GGUF file) to
+/// `path` as tokenizerFileName describes.
+static llvm::Error writeTokenizer(StringRef source, StringRef path) {
+  if (source.ends_with(".json")) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+        llvm::MemoryBuffer::getFile(source);
+    if (!text)
+      return llvm::createStringError("cannot read " + source + ": " +
+                                     text.getError().message());
+    return nibble::writeFileAtomically(path, (*text)->getBuffer());
+  }
+  nibble::runtime::GgufFile file;
+  if (file.open(source.str()) != NIBBLE_OK)
+    return llvm::createStringError(nibble_last_error());
+  std::string bytes =
+      nibble::gguf::serializeGgufMetadata(file, [](const std::string &key) {
+        return StringRef(key).starts_with("tokenizer.") ||
+               key == "general.architecture" || key == "general.name";
+      });
+  return nibble::writeFileAtomically(path, bytes);
+}
+
+/// The command line, for the header of --emit=mlir output.
+static std::string commandLine(int argc, char **argv) {
+  std::string text;
+  for (int i = 0; i < argc; ++i)
+    text += (i ? " " : "") + std::string(argv[i]);
+  return text;
 }
 
 int main(int argc, char **argv) {
@@ -270,6 +354,9 @@ int main(int argc, char **argv) {
   if (output != "-")
     if (llvm::Error error = checkNotAnInput(output))
       return fail(llvm::toString(std::move(error)));
+  std::string tokenizerSource;
+  bool isLlm = llvm::sys::fs::is_directory(inputFile) ||
+               llvm::sys::path::extension(inputName()) == ".gguf";
   if (llvm::sys::path::extension(inputFile) == ".onnx") {
     nibble::OnnxImportOptions options;
     llvm::Expected<std::string> archive = intermediate(".onnx.safetensors");
@@ -278,7 +365,11 @@ int main(int argc, char **argv) {
     if (llvm::Error error = checkNotAnInput(*archive))
       return fail(llvm::toString(std::move(error)));
     options.weightsPath = *archive;
-    options.functionName = entry;
+    if (entries.size() > 1)
+      return fail("an ONNX model has one entry point; --entry names " +
+                  llvm::Twine(entries.size()));
+    if (!entries.empty())
+      options.functionName = entries.front();
     for (const std::string &binding : onnxDims)
       if (llvm::Error error = nibble::addDimBinding(options, binding))
         return fail(llvm::toString(std::move(error)));
@@ -292,6 +383,17 @@ int main(int argc, char **argv) {
       return why == nibble::OnnxImportFailure::Unsupported ? kExitUnsupported
                                                            : kExitError;
     module = std::move(*imported);
+  } else if (isLlm) {
+    llvm::Expected<std::string> archive = intermediate(".f32.safetensors");
+    if (!archive)
+      return fail(llvm::toString(archive.takeError()));
+    if (llvm::Error error = checkNotAnInput(*archive))
+      return fail(llvm::toString(std::move(error)));
+    llvm::Expected<ImportedLlm> imported = importLlm(context, *archive);
+    if (!imported)
+      return fail(llvm::toString(imported.takeError()));
+    module = std::move(imported->module);
+    tokenizerSource = imported->tokenizerPath;
   } else {
     module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, {&context});
     if (!module)
@@ -301,6 +403,9 @@ int main(int argc, char **argv) {
   if (output != "-")
     if (llvm::Error error = checkNotAnInput(output))
       return fail(llvm::toString(std::move(error)));
+  for (const std::string &name : entries)
+    if (!module->lookupSymbol<func::FuncOp>(name))
+      return fail("no function '" + name + "' in " + inputFile);
   if (!scheme.empty()) {
     llvm::Expected<std::string> archive = intermediate(".rtn.safetensors");
     if (!archive)
@@ -310,56 +415,70 @@ int main(int argc, char **argv) {
     if (failed(quantize(*module, *archive)))
       return kExitError;
   }
+
+  // Everything from here on is one registered pipeline.
+  nibble::CompileModelOptions options;
+  options.entries = std::vector<std::string>(entries.begin(), entries.end());
+  options.modelName = llvm::sys::path::stem(inputName()).str();
+  options.weightsFile =
+      llvm::sys::path::filename(stem + ".weights.safetensors").str();
+  options.embedWeights = embedWeights;
+  bool linking =
+      emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
+  // An LLM's tokenizer goes next to the compiled model (written once it is
+  // linked); the model names it.
+  std::string tokenizerFile;
+  if (linking && !tokenizerSource.empty()) {
+    tokenizerFile = tokenizerFileName(tokenizerSource, stem);
+    options.properties.push_back("tokenizer=" + tokenizerFile);
+  }
   if (emitsIR) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os);
+    std::string text =
+        "// " + commandLine(argc, argv) +
+        "\n// nibble IR after import and quantization; "
+        "nibblec compiles it with\n//   nibble-opt "
+        "--nibble-compile-model='" +
+        (entries.empty() ? std::string()
+                         : "entries=" + llvm::join(entries, ",") + " ") +
+        "model-name=" + options.modelName +
+        " weights-file=" + options.weightsFile +
+        (embedWeights ? " embed-weights" : "") + "'\n";
+    llvm::raw_string_ostream body(text);
+    module->print(body);
     if (llvm::Error error = nibble::writeFileAtomically(output, text))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
+  if (embedWeights && !module->getOps<nibble::GlobalOp>().empty())
+    return fail("--embed-weights: the model's nibble.global weights are bound "
+                "at run time from the weights archive and cannot be embedded");
+  FailureOr<std::string> archivePath =
+      (*module)->hasAttr(nibble::kWeightsAttrName)
+          ? nibble::WeightStore::getArchivePath(*module)
+          : FailureOr<std::string>(std::string());
+  if (failed(archivePath))
+    return kExitError;
 
-  // Weights become arguments the runtime fills from a sidecar archive, or
-  // constants inside the binary.
-  auto func = module->lookupSymbol<func::FuncOp>(entry);
-  if (!func)
-    return fail("no function '" + entry + "' in " + inputFile);
-  if (!embedWeights) {
-    PassManager pm(&context, ModuleOp::getOperationName());
-    nibble::NibbleParamsToArgumentsOptions options;
-    options.entry = entry;
-    pm.addPass(nibble::createNibbleParamsToArguments(options));
-    if (failed(pm.run(*module)))
-      return kExitError;
-  }
-  FailureOr<nibble::ModelInterface> model = nibble::describeModel(func);
+  PassManager pm(&context, ModuleOp::getOperationName());
+  nibble::buildCompileModelPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return fail("compiling the model failed");
+  FailureOr<nibble::ModelInterface> model =
+      nibble::decodeModelInterface(*module);
   if (failed(model))
     return kExitError;
-  // The interface is recorded; LLVM has no use for the argument names.
-  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
-    func.removeArgAttr(i, nibble::kParamArgAttrName);
-    func.removeArgAttr(i, nibble::kInputNameAttrName);
-    func.removeArgAttr(i, nibble::kUnsignedAttrName);
-  }
-  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
-    func.removeResultAttr(i,
-                          StringAttr::get(&context, nibble::kUnsignedAttrName));
-  bool linking =
-      emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
-  if (linking && !model->params.empty()) {
+  (*module)->removeAttr(nibble::kModelAbiAttrName);
+  if (linking && !model->weights.empty()) {
     std::string sidecar = stem + ".weights.safetensors";
     if (llvm::Error error = checkNotAnInput(sidecar))
       return fail(llvm::toString(std::move(error)));
-    model->weightsFile = llvm::sys::path::filename(sidecar).str();
-    if (failed(writeSidecar(*module, *model, sidecar)))
+    if (archivePath->empty())
+      return fail("the model has weights but names no archive (" +
+                  nibble::kWeightsAttrName + ")");
+    if (failed(writeSidecar(*module, *archivePath, *model, sidecar)))
       return kExitError;
   }
 
-  nibble::prefixModelSymbols(*module);
-  PassManager pm(&context, ModuleOp::getOperationName());
-  nibble::buildLowerToLLVMPipeline(pm, nibble::LowerToLLVMOptions());
-  if (failed(pm.run(*module)))
-    return fail("lowering to LLVM failed");
   llvm::LLVMContext llvmContext;
   llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
       nibble::translateToLLVMIR(*module, llvmContext, **machine);
@@ -414,5 +533,13 @@ int main(int argc, char **argv) {
   job.runtimeLibDir = std::string(libDir);
   if (llvm::Error linked = nibble::linkModel(job))
     return fail(llvm::toString(std::move(linked)));
+  if (!tokenizerFile.empty()) {
+    llvm::SmallString<256> path(llvm::sys::path::parent_path(stem));
+    llvm::sys::path::append(path, tokenizerFile);
+    if (llvm::Error error = checkNotAnInput(path))
+      return fail(llvm::toString(std::move(error)));
+    if (llvm::Error error = writeTokenizer(tokenizerSource, path))
+      return fail(llvm::toString(std::move(error)));
+  }
   return 0;
 }

@@ -159,15 +159,18 @@ TEST(ModelMainTest, InputErrorsNameTheFile) {
   // Wrong shape.
   writeF32(exe.file("x32.npy"), {3, 2}, kInput);
   EXPECT_EQ(exe.run("'" + exe.file("x32.npy") + "'" + y), 1);
-  EXPECT_NE(exe.err.find("x32.npy: input 'x': expected shape [2, 3], got "
-                         "[3, 2]"),
-            std::string::npos)
+  EXPECT_NE(
+      exe.err.find(
+          "x32.npy: input 'x' of entry 'linear': expected shape [2, 3], got "
+          "[3, 2]"),
+      std::string::npos)
       << exe.err;
   // Wrong rank.
   writeF32(exe.file("x6.npy"), {6}, kInput);
   EXPECT_EQ(exe.run("'" + exe.file("x6.npy") + "'" + y), 1);
-  EXPECT_NE(exe.err.find("x6.npy: input 'x': expected rank 2"),
-            std::string::npos)
+  EXPECT_NE(
+      exe.err.find("x6.npy: input 'x' of entry 'linear': expected rank 2"),
+      std::string::npos)
       << exe.err;
   // Missing and malformed files.
   EXPECT_EQ(exe.run("'" + exe.file("none.npy") + "'" + y), 1);
@@ -200,8 +203,9 @@ TEST(ModelMainTest, MissingOrBadWeights) {
       exe.file("fake_linear.safetensors"),
       buildSafeTensors({{"w", "F32", {2, 3}, bytesOf(linearWeightW())}})));
   EXPECT_EQ(exe.run(args), 1);
-  EXPECT_NE(exe.err.find("param 'b' (F32 [2]) of model 'linear' is missing"),
-            std::string::npos)
+  EXPECT_NE(
+      exe.err.find("weight 'b' (F32 [2]) of model 'fake_linear' is missing"),
+      std::string::npos)
       << exe.err;
 }
 

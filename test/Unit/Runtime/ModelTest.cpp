@@ -87,7 +87,9 @@ TEST(ModelTest, OpenQueryBindRun) {
   ASSERT_NE(model, nullptr);
   EXPECT_EQ(nibble_model_num_inputs(model), 1);
   EXPECT_EQ(nibble_model_num_outputs(model), 1);
-  EXPECT_STREQ(nibble_model_get_model_abi(model)->entry_name, "linear");
+  EXPECT_EQ(nibble_model_num_entries(model), 1);
+  EXPECT_STREQ(nibble_model_entry_name(model, 0), "linear");
+  EXPECT_EQ(nibble_model_entry_name(model, 1), nullptr);
 
   nibble_tensor_desc info;
   ASSERT_EQ(nibble_model_input_info(model, 0, &info), NIBBLE_OK);
@@ -233,27 +235,34 @@ const nibble_tensor_desc kRecOutputs[] = {
 
 void ignoreRunner(nibble_parallel_runner) {}
 
-void recordInvoke(void **args) {
+int32_t recordInvoke(void **args) {
   const int ranks[] = {3, 0, 1, 1};
   recordedArgs.clear();
   for (int i = 0; i < 4; ++i) {
     const int64_t *words = static_cast<const int64_t *>(args[i]);
     recordedArgs.emplace_back(words, words + 3 + 2 * ranks[i]);
   }
+  return 0;
 }
 
+const nibble_arg_desc kRecArgs[] = {{NIBBLE_ARG_INPUT, 0},
+                                    {NIBBLE_ARG_INPUT, 1},
+                                    {NIBBLE_ARG_WEIGHT, 0},
+                                    {NIBBLE_ARG_OUTPUT, 0}};
+const nibble_entry_desc kRecEntries[] = {
+    {"record", 2, 1, 4, kRecInputs, kRecOutputs, kRecArgs, recordInvoke}};
+
 nibble_model_abi recordingAbi() {
-  return {NIBBLE_MODEL_ABI_VERSION,
-          "record",
-          2,
-          1,
-          1,
-          kRecInputs,
-          kRecOutputs,
-          kRecParams,
-          "rec.safetensors",
-          recordInvoke,
-          ignoreRunner};
+  nibble_model_abi abi = {};
+  abi.abi_version = NIBBLE_MODEL_ABI_VERSION;
+  abi.name = "record";
+  abi.num_entries = 1;
+  abi.num_weights = 1;
+  abi.entries = kRecEntries;
+  abi.weights = kRecParams;
+  abi.weights_file = "rec.safetensors";
+  abi.set_parallel_runner = ignoreRunner;
+  return abi;
 }
 
 TEST(ModelTest, DescriptorsHaveIdentityStrides) {
@@ -338,45 +347,222 @@ TEST(ModelTest, InconsistentAbiDescriptions) {
   expectError(nibble_model_open_abi(nullptr, ".", &model), NIBBLE_ERROR_ABI,
               {"NULL"});
   nibble_model_abi abi = *fake_sum_model_abi();
-  abi.invoke = nullptr;
-  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"no invoke"});
-  abi = *fake_sum_model_abi();
   abi.set_parallel_runner = nullptr;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
               {"set_parallel_runner"});
-
-  // An output may not be dynamic.
   abi = *fake_sum_model_abi();
-  abi.outputs = abi.inputs;
+  abi.num_entries = 0;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"output 'values'", "only inputs may be dynamic"});
+              {"no entry points"});
 
+  // Entry-level errors, on a copy of the sum model's entry.
+  nibble_entry_desc entry = fake_sum_model_abi()->entries[0];
+  abi = *fake_sum_model_abi();
+  abi.entries = &entry;
+  entry.invoke = nullptr;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"no invoke function of entry 'sum'"});
+  entry = fake_sum_model_abi()->entries[0];
   const int64_t badShape[] = {-2};
   nibble_tensor_desc bad[] = {{"values", NIBBLE_DTYPE_F32, 1, badShape}};
-  abi = *fake_sum_model_abi();
-  abi.inputs = bad;
+  entry.inputs = bad;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"input 'values'", "dimension -2"});
+              {"input 'values' of entry 'sum'", "dimension -2"});
   bad[0].shape = nullptr;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
               {"invalid rank"});
   bad[0] = {nullptr, NIBBLE_DTYPE_F32, 0, nullptr};
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"input 0 has no name"});
+              {"input 0 of entry 'sum' has no name"});
   bad[0] = {"values", static_cast<nibble_dtype>(42), 0, nullptr};
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
               {"unknown dtype 42"});
+  entry = fake_sum_model_abi()->entries[0];
+  entry.num_inputs = -1;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"invalid input list of entry 'sum'"});
+
+  // Arguments must name existing tensors, each input and output once.
+  entry = fake_sum_model_abi()->entries[0];
+  nibble_arg_desc args[] = {{NIBBLE_ARG_INPUT, 0}, {NIBBLE_ARG_OUTPUT, 1}};
+  entry.args = args;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"argument 1 of entry 'sum' has index 1", "has 1 tensors"});
+  args[1] = {NIBBLE_ARG_INPUT, 0};
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"input 'values' of entry 'sum' is passed 2 times"});
+  args[1] = {NIBBLE_ARG_STATE, 0};
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"argument 1", "has 0 tensors"});
+  args[1] = {7, 0};
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"unknown role 7"});
+
+  // Weights and states must be static.
+  abi = *fake_linear_model_abi();
+  const int64_t dynamic[] = {-1};
+  nibble_tensor_desc dynamicWeight[] = {{"w", NIBBLE_DTYPE_F32, 1, dynamic},
+                                        {"b", NIBBLE_DTYPE_F32, 1, dynamic}};
+  abi.weights = dynamicWeight;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"weight 'w'", "only inputs and outputs may be dynamic"});
+  abi = *fake_accumulator_model_abi();
+  abi.states = dynamicWeight;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"state 'w'", "only inputs and outputs may be dynamic"});
+  abi = *fake_accumulator_model_abi();
+  const char *const nullProperty[] = {"kind", nullptr};
+  abi.num_properties = 1;
+  abi.properties = nullProperty;
+  expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
+              {"property string 1 is NULL"});
 
   abi = *fake_linear_model_abi();
   abi.weights_file = nullptr;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"2 params but no weights_file"});
+              {"2 weights but no weights_file"});
   abi = *fake_linear_model_abi();
-  abi.num_inputs = -1;
+  abi.num_weights = -1;
   expectError(nibble_model_open_abi(&abi, ".", &model), NIBBLE_ERROR_ABI,
-              {"invalid tensor lists"});
+              {"invalid weight list"});
   EXPECT_EQ(model, nullptr);
+}
+
+/// Opens the accumulator model with its weights in `dir`.
+nibble_model *openAccumulator(const TempDir &dir) {
+  nibble_model *model = nullptr;
+  EXPECT_EQ(nibble_model_open_abi(fake_accumulator_model_abi(),
+                                  dir.path().c_str(), &model),
+            NIBBLE_OK)
+      << nibble_last_error();
+  return model;
+}
+
+/// Runs "add" on `x` then "read" into `count` floats.
+std::vector<float> addAndRead(nibble_model *model, std::vector<float> x,
+                              int64_t count) {
+  EXPECT_EQ(nibble_model_select_entry(model, "add"), NIBBLE_OK);
+  int64_t two = 2;
+  EXPECT_EQ(nibble_model_bind_input(model, 0, x.data(), &two, 1), NIBBLE_OK);
+  EXPECT_EQ(nibble_model_run(model), NIBBLE_OK) << nibble_last_error();
+  EXPECT_EQ(nibble_model_select_entry(model, "read"), NIBBLE_OK);
+  std::vector<float> y(static_cast<size_t>(count), -1.0f);
+  EXPECT_EQ(nibble_model_bind_output_shaped(
+                model, 0, y.data(), y.size() * sizeof(float), &count, 1),
+            NIBBLE_OK)
+      << nibble_last_error();
+  EXPECT_EQ(nibble_model_run(model), NIBBLE_OK) << nibble_last_error();
+  return y;
+}
+
+TEST(ModelTest, EntryPointsStatesAndBoundWeights) {
+  TempDir dir;
+  ASSERT_TRUE(writeFile(dir.file("fake_linear.safetensors"), linearArchive()));
+  nibble_model *model = openAccumulator(dir);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(nibble_model_num_entries(model), 2);
+  EXPECT_STREQ(nibble_model_entry_name(model, 1), "read");
+  EXPECT_STREQ(nibble_model_property(model, "kind"), "accumulator");
+  EXPECT_EQ(nibble_model_property(model, "absent"), nullptr);
+  ASSERT_EQ(nibble_model_num_states(model), 1);
+  nibble_tensor_desc info;
+  void *data = nullptr;
+  ASSERT_EQ(nibble_model_state(model, 0, &info, &data), NIBBLE_OK);
+  EXPECT_STREQ(info.name, "acc");
+  auto *acc = static_cast<float *>(data);
+  EXPECT_EQ(acc[0], 0.0f) << "states start at zero";
+
+  // acc += x * b, with b the bound weight (linearWeightB()).
+  std::vector<float> b = linearWeightB();
+  std::vector<float> y = addAndRead(model, {1, 2}, 5);
+  EXPECT_EQ(y, (std::vector<float>{b[0], 2 * b[1], b[0], 2 * b[1], b[0]}));
+  y = addAndRead(model, {3, 0}, 2);
+  EXPECT_EQ(y, (std::vector<float>{4 * b[0], 2 * b[1]}));
+  EXPECT_EQ(acc[0], 4 * b[0]) << "the state is updated in place";
+
+  // A second session shares the weights, not the state.
+  nibble_model *second = openAccumulator(dir);
+  ASSERT_NE(second, nullptr);
+  y = addAndRead(second, {1, 1}, 2);
+  EXPECT_EQ(y, (std::vector<float>{b[0], b[1]}));
+  nibble_model_close(second);
+  // The first still runs on the shared (still mapped) weights.
+  y = addAndRead(model, {0, 1}, 2);
+  EXPECT_EQ(y, (std::vector<float>{4 * b[0], 3 * b[1]}));
+
+  ASSERT_EQ(nibble_model_reset_states(model), NIBBLE_OK);
+  EXPECT_EQ(acc[0], 0.0f);
+  EXPECT_EQ(acc[1], 0.0f);
+  nibble_model_close(model);
+}
+
+TEST(ModelTest, EntryPointAndStateErrors) {
+  TempDir dir, other;
+  ASSERT_TRUE(writeFile(dir.file("fake_linear.safetensors"), linearArchive()));
+  ASSERT_TRUE(
+      writeFile(other.file("fake_linear.safetensors"), linearArchive()));
+  nibble_model *model = openAccumulator(dir);
+  ASSERT_NE(model, nullptr);
+  expectError(nibble_model_select_entry(model, "decode"),
+              NIBBLE_ERROR_INVALID_ARGUMENT,
+              {"no entry point 'decode'", "it has: add, read"});
+  ASSERT_EQ(nibble_model_select_entry(model, "read"), NIBBLE_OK);
+  size_t bytes = 0;
+  expectError(nibble_model_output_bytes(model, 0, &bytes),
+              NIBBLE_ERROR_MISMATCH,
+              {"output 'y' of entry 'read'", "dynamic shape [?]",
+               "nibble_model_bind_output_shaped"});
+  float y[4];
+  expectError(nibble_model_bind_output(model, 0, y, sizeof(y)),
+              NIBBLE_ERROR_MISMATCH, {"dynamic shape"});
+  int64_t four = 4, five = 5;
+  expectError(nibble_model_bind_output_shaped(model, 0, y, sizeof(y), &five, 1),
+              NIBBLE_ERROR_MISMATCH,
+              {"output 'y'", "16 bytes is too small", "F32 [5] needs 20"});
+  int64_t matrix[] = {2, 2};
+  expectError(
+      nibble_model_bind_output_shaped(model, 0, y, sizeof(y), matrix, 2),
+      NIBBLE_ERROR_MISMATCH, {"expected rank 1"});
+  expectError(nibble_model_run(model), NIBBLE_ERROR_NOT_BOUND,
+              {"output 'y' of entry 'read' is not bound"});
+  ASSERT_EQ(nibble_model_bind_output_shaped(model, 0, y, sizeof(y), &four, 1),
+            NIBBLE_OK);
+  expectError(nibble_model_state(model, 1, nullptr, nullptr),
+              NIBBLE_ERROR_INVALID_ARGUMENT,
+              {"state index 1 out of range", "1 states"});
+  // The code holds one set of bound weights: a second session must use the
+  // same archive.
+  nibble_model *clash = nullptr;
+  expectError(nibble_model_open_abi(fake_accumulator_model_abi(),
+                                    other.path().c_str(), &clash),
+              NIBBLE_ERROR_MISMATCH,
+              {"already open with the weights", dir.path(), other.path()});
+  EXPECT_EQ(clash, nullptr);
+  nibble_model_close(model);
+  // Once closed, another archive is fine.
+  clash = openAccumulator(other);
+  EXPECT_NE(clash, nullptr);
+  nibble_model_close(clash);
+}
+
+int32_t rejectInvoke(void **) { return 1; }
+
+TEST(ModelTest, EntryPointRejectingItsArguments) {
+  nibble_entry_desc entry = fake_sum_model_abi()->entries[0];
+  entry.invoke = rejectInvoke;
+  nibble_model_abi abi = *fake_sum_model_abi();
+  abi.entries = &entry;
+  nibble_model *model = nullptr;
+  ASSERT_EQ(nibble_model_open_abi(&abi, nullptr, &model), NIBBLE_OK);
+  float value = 1;
+  double total = 0;
+  int64_t one = 1;
+  ASSERT_EQ(nibble_model_bind_input(model, 0, &value, &one, 1), NIBBLE_OK);
+  ASSERT_EQ(nibble_model_bind_output(model, 0, &total, sizeof(total)),
+            NIBBLE_OK);
+  expectError(nibble_model_run(model), NIBBLE_ERROR_INVALID_ARGUMENT,
+              {"entry 'sum' of model 'fake_sum' rejected its arguments"});
+  nibble_model_close(model);
 }
 
 TEST(ModelTest, WeightsFileMissing) {
@@ -427,7 +613,7 @@ TEST(ModelTest, ParamMissingFromTheArchive) {
   nibble_model *model = nullptr;
   expectError(nibble_model_open(dir.libraryPath().c_str(), &model),
               NIBBLE_ERROR_MISMATCH,
-              {dir.weightsPath(), "param 'b' (F32 [2])", "missing"});
+              {dir.weightsPath(), "weight 'b' (F32 [2])", "missing"});
 }
 
 TEST(ModelTest, ParamDTypeMismatch) {
@@ -436,12 +622,12 @@ TEST(ModelTest, ParamDTypeMismatch) {
                         {"b", "F32", {2}, bytesOf(linearWeightB())}});
   expectError(
       openWithArchive(archive), NIBBLE_ERROR_MISMATCH,
-      {"param 'w' is F16 [2, 3] in the archive", "model expects F32 [2, 3]"});
+      {"weight 'w' is F16 [2, 3] in the archive", "model expects F32 [2, 3]"});
   // A safetensors dtype nibble has no nibble_dtype for.
   archive = buildSafeTensors({{"w", "U32", {2, 3}, std::string(24, '\0')},
                               {"b", "F32", {2}, bytesOf(linearWeightB())}});
   expectError(openWithArchive(archive), NIBBLE_ERROR_MISMATCH,
-              {"param 'w' is U32 [2, 3]"});
+              {"weight 'w' is U32 [2, 3]"});
 }
 
 TEST(ModelTest, ParamShapeMismatch) {
@@ -450,11 +636,11 @@ TEST(ModelTest, ParamShapeMismatch) {
                         {"b", "F32", {2}, bytesOf(linearWeightB())}});
   expectError(
       openWithArchive(archive), NIBBLE_ERROR_MISMATCH,
-      {"param 'w' is F32 [3, 2] in the archive", "model expects F32 [2, 3]"});
+      {"weight 'w' is F32 [3, 2] in the archive", "model expects F32 [2, 3]"});
   archive = buildSafeTensors({{"w", "F32", {2, 3}, bytesOf(linearWeightW())},
                               {"b", "F32", {2, 1}, bytesOf(linearWeightB())}});
   expectError(openWithArchive(archive), NIBBLE_ERROR_MISMATCH,
-              {"param 'b' is F32 [2, 1]"});
+              {"weight 'b' is F32 [2, 1]"});
 }
 
 TEST(ModelTest, MalformedArchives) {
@@ -542,12 +728,12 @@ TEST(ModelTest, RunBeforeBinding) {
   nibble_model *model = openOrFail(dir);
   ASSERT_NE(model, nullptr);
   expectError(nibble_model_run(model), NIBBLE_ERROR_NOT_BOUND,
-              {"input 'x' is not bound"});
+              {"input 'x' of entry 'linear' is not bound"});
   int64_t shape[] = {2, 3};
   ASSERT_EQ(nibble_model_bind_input(model, 0, kInput.data(), shape, 2),
             NIBBLE_OK);
   expectError(nibble_model_run(model), NIBBLE_ERROR_NOT_BOUND,
-              {"output 'y' is not bound"});
+              {"output 'y' of entry 'linear' is not bound"});
   std::vector<float> y(4);
   ASSERT_EQ(nibble_model_bind_output(model, 0, y.data(), 16), NIBBLE_OK);
   ASSERT_EQ(nibble_model_run(model), NIBBLE_OK);
@@ -556,7 +742,7 @@ TEST(ModelTest, RunBeforeBinding) {
   EXPECT_NE(nibble_model_bind_input(model, 0, kInput.data(), wrongShape, 2),
             NIBBLE_OK);
   expectError(nibble_model_run(model), NIBBLE_ERROR_NOT_BOUND,
-              {"input 'x' is not bound"});
+              {"input 'x' of entry 'linear' is not bound"});
   nibble_model_close(model);
 }
 

@@ -18,6 +18,7 @@ extern "C" {
 /// The models of FakeModel.c, compiled into the test executable too.
 const nibble_model_abi *fake_linear_model_abi(void);
 const nibble_model_abi *fake_sum_model_abi(void);
+const nibble_model_abi *fake_accumulator_model_abi(void);
 /// The runner the runtime installed into the fake models (NULL: none).
 nibble_parallel_runner fake_installed_runner(void);
 }

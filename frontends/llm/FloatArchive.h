@@ -6,13 +6,15 @@
 // reorders q/k rows between RoPE layouts when the source's differs from the
 // config's, and streams float32 rows into the archive through
 // SafeTensorsWriter's generated tensors, so memory holds a few megabytes of
-// rows, never a whole tensor. Internal to NibbleLlmFrontend.
+// rows, never a whole tensor; sources kept quantized are streamed the same
+// way in their packed form. Internal to NibbleLlmFrontend.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NIBBLE_FRONTENDS_LLM_FLOATARCHIVE_H
 #define NIBBLE_FRONTENDS_LLM_FLOATARCHIVE_H
 
+#include "frontends/llm/PackedWeights.h"
 #include "frontends/llm/TransformerWeights.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -43,17 +45,35 @@ struct FloatTensorSource {
       readRows;
 };
 
+/// A source tensor kept in a packed form (PackedWeights.h): the archive
+/// holds <module>.qweight, .scales (and .mins) in place of the float tensor
+/// `name`, and the float tensor as well when `alsoFloat` (a tied embedding:
+/// the gather reads floats, the LM head the codes). Its float source (same
+/// name, in `sources`) gives the shape and the RoPE row order.
+struct PackedTensorSource {
+  std::string name;
+  PackedWeightLayout layout;
+  bool alsoFloat = false;
+  /// Writes the packed rows [firstRow, firstRow + rowCount) to `out`.
+  std::function<llvm::Error(int64_t firstRow, int64_t rowCount,
+                            PackedRows &out)>
+      readRows;
+};
+
 /// Writes the tensors expectedTensors(config) lists from `sources` to
-/// `archivePath`. Errors, naming `sourceName` (the file or directory): a
-/// missing tensor (all missing names listed), a shape other than expected
-/// (each mismatch listed), or a failing read. Sources the archive does not
-/// need are listed in the summary's ignoredTensors together with
-/// `alreadyIgnored`.
+/// `archivePath`, those named in `packed` in their packed form (each
+/// layout recorded in the archive's metadata). Errors, naming `sourceName`
+/// (the file or directory): a missing tensor (all missing names listed), a
+/// shape other than expected (each mismatch listed), a packed tensor that
+/// is not a matrix whose rows are whole groups, or a failing read. Sources
+/// the archive does not need are listed in the summary's ignoredTensors
+/// together with `alreadyIgnored`.
 llvm::Expected<ArchiveSummary>
 writeFloatTensors(std::vector<FloatTensorSource> sources,
                   const TransformerConfig &config, llvm::StringRef sourceName,
                   llvm::StringRef archivePath, const ArchiveOptions &options,
-                  std::vector<std::string> alreadyIgnored = {});
+                  std::vector<std::string> alreadyIgnored = {},
+                  std::vector<PackedTensorSource> packed = {});
 
 /// An llvm::Error with `message`.
 llvm::Error makeError(const llvm::Twine &message);

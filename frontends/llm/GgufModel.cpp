@@ -10,11 +10,13 @@
 
 #include "frontends/gguf/GgmlDequantize.h"
 #include "frontends/llm/FloatArchive.h"
+#include "frontends/llm/GgufPacking.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -370,14 +372,30 @@ std::string hfTensorName(StringRef ggufName, Architecture architecture) {
       .str();
 }
 
-Expected<ArchiveSummary> writeFloatArchiveFromGguf(
-    const GgufFile &file, StringRef path, const TransformerConfig &config,
-    StringRef archivePath, const ArchiveOptions &options) {
+namespace {
+
+/// "210 Q4_1, 1 Q8_0" from counts by ggml type name.
+std::string formatTypeCounts(const std::map<std::string, int> &counts) {
+  std::string text;
+  for (const auto &[type, count] : counts)
+    text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + type;
+  return text.empty() ? "none" : text;
+}
+
+} // namespace
+
+Expected<ArchiveSummary>
+writeFloatArchiveFromGguf(const GgufFile &file, StringRef path,
+                          const TransformerConfig &config,
+                          StringRef archivePath, const ArchiveOptions &options,
+                          bool keepQuantization) {
   const GgufValue *arch = file.find("general.architecture");
   bool fileInterleaved =
       arch && arch->type == GgufType::String && arch->stringValue == "llama";
   std::vector<FloatTensorSource> sources;
+  std::vector<PackedTensorSource> packed;
   std::vector<std::string> ignored;
+  std::map<std::string, int> keptTypes, dequantizedTypes;
   std::string pathText = path.str();
   for (const GgufTensorInfo &tensor : file.tensors()) {
     std::string name = hfTensorName(tensor.name, config.architecture);
@@ -385,6 +403,39 @@ Expected<ArchiveSummary> writeFloatArchiveFromGguf(
     if (name.empty()) {
       ignored.push_back(origin);
       continue;
+    }
+    const runtime::GgmlTypeTraits *typeTraits =
+        runtime::findGgmlType(static_cast<uint32_t>(tensor.type));
+    std::string typeName = typeTraits ? typeTraits->name : "?";
+    std::optional<PackedWeightLayout> layout =
+        keepQuantization && tensor.dims.size() == 2 &&
+                isLinearWeight(name, config)
+            ? packedLayoutForGgmlType(tensor.type)
+            : std::nullopt;
+    if (layout) {
+      const GgufTensorInfo *info = &tensor;
+      const GgufFile *gguf = &file;
+      uint64_t rowElements = tensor.dims[0];
+      uint64_t rowBytes =
+          rowElements / typeTraits->blockElements * typeTraits->blockBytes;
+      PackedTensorSource source;
+      source.name = name;
+      source.layout = *layout;
+      // A tied embedding is also the gather's float table.
+      source.alsoFloat = name == "model.embed_tokens.weight";
+      source.readRows = [gguf, info, rowElements, rowBytes,
+                         origin](int64_t first, int64_t count,
+                                 PackedRows &out) -> Error {
+        const uint8_t *bytes = gguf->data(*info) + first * rowBytes;
+        if (!packGgmlRows(info->type, bytes, count,
+                          static_cast<int64_t>(rowElements), out))
+          return makeError(origin + ": cannot pack its type");
+        return Error::success();
+      };
+      packed.push_back(std::move(source));
+      keptTypes[typeName] += 1;
+    } else if (keepQuantization) {
+      dequantizedTypes[typeName] += 1;
     }
     FloatTensorSource source;
     source.name = name;
@@ -427,8 +478,21 @@ Expected<ArchiveSummary> writeFloatArchiveFromGguf(
     }
     sources.push_back(std::move(source));
   }
-  return writeFloatTensors(std::move(sources), config, path, archivePath,
-                           options, std::move(ignored));
+  Expected<ArchiveSummary> summary =
+      writeFloatTensors(std::move(sources), config, path, archivePath, options,
+                        std::move(ignored), std::move(packed));
+  if (summary && keepQuantization) {
+    summary->quantizationReport =
+        pathText +
+        ": kept quantized (nibble.qlinear): " + formatTypeCounts(keptTypes) +
+        "; dequantized to f32: " + formatTypeCounts(dequantizedTypes);
+    if (config.tiedEmbeddings &&
+        summary->packedWeights.count("model.embed_tokens.weight"))
+      summary->quantizationReport +=
+          " (the tied embedding is kept for the LM head and also written as "
+          "f32 for the lookup)";
+  }
+  return summary;
 }
 
 } // namespace llm

@@ -60,15 +60,18 @@ std::string hfTensorName(llvm::StringRef ggufName, Architecture architecture);
 /// ropeInterleaved turned off) to `archivePath`: every tensor
 /// expectedTensors(config) lists, dequantized with gguf::dequantizeRow and
 /// renamed with hfTensorName, in the shape ggml's ne reversed (ne[0]
-/// innermost: PyTorch's [out, in]). When config.ropeInterleaved differs from
-/// the file's layout ("llama" files are interleaved, others are not), the
-/// q/k rows are put back in the config's order. Errors name `path` and the
-/// tensors: missing ones (all listed), wrong shapes, unknown types.
-llvm::Expected<ArchiveSummary>
-writeFloatArchiveFromGguf(const runtime::GgufFile &file, llvm::StringRef path,
-                          const TransformerConfig &config,
-                          llvm::StringRef archivePath,
-                          const ArchiveOptions &options = {});
+/// innermost: PyTorch's [out, in]). With `keepQuantization`, linear weights
+/// (isLinearWeight) of a type packedLayoutForGgmlType knows are written in
+/// their packed form instead (GgufPacking.h; a tied embedding in both
+/// forms), listed in the summary's packedWeights and quantizationReport.
+/// When config.ropeInterleaved differs from the file's layout ("llama"
+/// files are interleaved, others are not), the q/k rows are put back in the
+/// config's order. Errors name `path` and the tensors: missing ones (all
+/// listed), wrong shapes, unknown types.
+llvm::Expected<ArchiveSummary> writeFloatArchiveFromGguf(
+    const runtime::GgufFile &file, llvm::StringRef path,
+    const TransformerConfig &config, llvm::StringRef archivePath,
+    const ArchiveOptions &options = {}, bool keepQuantization = false);
 
 } // namespace llm
 } // namespace nibble

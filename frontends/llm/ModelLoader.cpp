@@ -47,6 +47,11 @@ Expected<LoadedModel> loadModel(StringRef pathToGgufOrHfDir,
   model.sourcePath = pathToGgufOrHfDir.str();
   model.archivePath = archiveOutPath.str();
   if (llvm::sys::fs::is_directory(pathToGgufOrHfDir)) {
+    if (options.keepQuantization)
+      return makeError(pathToGgufOrHfDir +
+                       ": keeping the quantization needs a GGUF file; a "
+                       "Hugging Face directory's weights are float (quantize "
+                       "them with a scheme instead)");
     model.format = LoadedModel::Format::HfDirectory;
     Expected<TransformerConfig> config = readHfConfig(pathToGgufOrHfDir);
     if (!config)
@@ -90,10 +95,16 @@ Expected<LoadedModel> loadModel(StringRef pathToGgufOrHfDir,
   if (options.rotateHalfRope)
     model.config.ropeInterleaved = false;
   Expected<ArchiveSummary> summary = writeFloatArchiveFromGguf(
-      file, pathToGgufOrHfDir, model.config, archiveOutPath, options.archive);
+      file, pathToGgufOrHfDir, model.config, archiveOutPath, options.archive,
+      options.keepQuantization);
   if (!summary)
     return summary.takeError();
   model.archive = std::move(*summary);
+  if (options.archive.progress && !model.archive.quantizationReport.empty()) {
+    *options.archive.progress << "nibble: " << model.archive.quantizationReport
+                              << "\n";
+    options.archive.progress->flush();
+  }
   return model;
 }
 

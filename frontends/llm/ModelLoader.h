@@ -30,6 +30,12 @@ struct LoadOptions {
   /// checkpoint's tensors up to quantization. Other inputs are rotate-half
   /// already.
   bool rotateHalfRope = false;
+  /// For GGUF files: write linear weights whose ggml type nibble's schemes
+  /// represent exactly (GgufPacking.h) in their packed form, so the builder
+  /// makes them nibble.qlinear over the file's own codes (the summary's
+  /// packedWeights and quantizationReport, printed to archive.progress, say
+  /// which). An error for a Hugging Face directory: it has nothing to keep.
+  bool keepQuantization = false;
   ArchiveOptions archive;
 };
 
@@ -47,7 +53,8 @@ struct LoadedModel {
   std::string tokenizerPath;
   /// generation_config.json of a directory, when present.
   std::optional<GenerationConfig> generation;
-  /// What writing the archive did.
+  /// What writing the archive did (archive.packedWeights: the weights kept
+  /// packed, for BuildOptions::packedWeights).
   ArchiveSummary archive;
 };
 

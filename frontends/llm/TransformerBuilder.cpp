@@ -9,6 +9,7 @@
 
 #include "frontends/llm/TransformerBuilder.h"
 #include "dialects/NibbleOps.h"
+#include "frontends/llm/TransformerWeights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -67,11 +68,18 @@ private:
   }
 
   /// The global holding the archive tensor `name` of `shape` (declared on
-  /// first use), loaded at the current insertion point.
-  Value weight(StringRef name, ArrayRef<int64_t> shape);
+  /// first use), loaded at the current insertion point; f32 unless
+  /// `elementType` says otherwise.
+  Value weight(StringRef name, ArrayRef<int64_t> shape,
+               Type elementType = Type());
   /// `x · Wᵀ (+ b)` for the linear module `module` ([T, in] -> [T, out]).
   Value linear(Value x, StringRef module, int64_t in, int64_t out,
                bool hasBias = false);
+  /// `x · Wᵀ (+ b)` of the linear `module` over the packed tensors of the
+  /// archive weight `weightName` (nibble.qlinear), or over the float weight
+  /// when the archive keeps it as floats.
+  Value linearOver(Value x, StringRef weightName, StringRef module, int64_t in,
+                   int64_t out, Value bias);
   /// RMSNorm of `x` over its last dimension with weight `<module>.weight`.
   Value rmsNorm(Value x, StringRef module);
   /// Elementwise `a + b` of two tensors of the same type.
@@ -129,8 +137,10 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   return owned;
 }
 
-Value ModuleBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
-  RankedTensorType type = f32Tensor(shape);
+Value ModuleBuilder::weight(StringRef name, ArrayRef<int64_t> shape,
+                            Type elementType) {
+  RankedTensorType type = RankedTensorType::get(
+      shape, elementType ? elementType : builder.getF32Type());
   auto it = globals.find(name);
   if (it == globals.end()) {
     OpBuilder::InsertionGuard guard(builder);
@@ -220,12 +230,43 @@ Value ModuleBuilder::gatedActivation(Value gate, Value up) {
 
 Value ModuleBuilder::linear(Value x, StringRef moduleName, int64_t in,
                             int64_t out, bool hasBias) {
-  Value w = weight((moduleName + ".weight").str(), {out, in});
   Value bias = hasBias ? weight((moduleName + ".bias").str(), {out}) : Value();
+  return linearOver(x, (moduleName + ".weight").str(), moduleName, in, out,
+                    bias);
+}
+
+Value ModuleBuilder::linearOver(Value x, StringRef weightName,
+                                StringRef moduleName, int64_t in, int64_t out,
+                                Value bias) {
   auto xType = cast<RankedTensorType>(x.getType());
-  return LinearOp::create(builder, loc, f32Tensor({xType.getDimSize(0), out}),
-                          x, w, bias, /*scheme=*/nullptr,
-                          builder.getStringAttr(moduleName));
+  RankedTensorType resultType = f32Tensor({xType.getDimSize(0), out});
+  StringAttr name = builder.getStringAttr(moduleName);
+  auto packed = options.packedWeights.find(weightName.str());
+  if (packed == options.packedWeights.end())
+    return LinearOp::create(builder, loc, resultType, x,
+                            weight(weightName, {out, in}), bias,
+                            /*scheme=*/nullptr, name);
+  const PackedWeightLayout &layout = packed->second;
+  Type scaleType =
+      layout.f16Scales ? builder.getF16Type() : builder.getF32Type();
+  auto scheme = SchemeAttr::get(
+      builder.getContext(), WeightFormat::Int, layout.bits, Granularity::Group,
+      layout.groupSize,
+      layout.hasMins ? CodeOffset::Min : CodeOffset::Symmetric, scaleType,
+      /*doubleQuantGroup=*/0, ActivationScheme::None);
+  int64_t groups = in / layout.groupSize;
+  Value codes =
+      weight(packedTensorName(weightName, "qweight"),
+             {out, in * layout.containerBits() / 8}, builder.getI8Type());
+  Value scales =
+      weight(packedTensorName(weightName, "scales"), {out, groups}, scaleType);
+  Value mins = layout.hasMins ? weight(packedTensorName(weightName, "mins"),
+                                       {out, groups}, scaleType)
+                              : Value();
+  return QLinearOp::create(builder, loc, resultType, x, codes, scales,
+                           /*zero_points=*/Value(), mins,
+                           /*scale_scales=*/Value(), bias,
+                           /*input_scale=*/Value(), scheme, name);
 }
 
 Value ModuleBuilder::rmsNorm(Value x, StringRef moduleName) {
@@ -451,15 +492,11 @@ void ModuleBuilder::buildEntry(StringRef name, int64_t tokens,
     tokenCount = indexConst(1);
   }
   hidden = rmsNorm(hidden, "model.norm");
-  Value logits =
-      c.tiedEmbeddings
-          ? LinearOp::create(
-                builder, loc, f32Tensor({staticTokens, c.vocabSize}), hidden,
-                weight("model.embed_tokens.weight",
-                       {c.vocabSize, c.hiddenSize}),
-                Value(), /*scheme=*/nullptr, builder.getStringAttr("lm_head"))
-                .getResult()
-          : linear(hidden, "lm_head", c.hiddenSize, c.vocabSize);
+  Value logits = c.tiedEmbeddings
+                     ? linearOver(hidden, "model.embed_tokens.weight",
+                                  "lm_head", c.hiddenSize, c.vocabSize,
+                                  /*bias=*/Value())
+                     : linear(hidden, "lm_head", c.hiddenSize, c.vocabSize);
   if (logitsOut)
     logits =
         linalg::CopyOp::create(builder, loc, logits, logitsOut).getResult(0);
@@ -503,12 +540,40 @@ llvm::Error checkConfig(const TransformerConfig &c,
   return llvm::Error::success();
 }
 
+/// Checks that every packed weight is a linear weight of the model whose
+/// rows (K = its input size) are whole groups filling whole bytes.
+llvm::Error checkPackedWeights(const TransformerConfig &config,
+                               const PackedWeights &packed) {
+  llvm::StringMap<int64_t> inputSize;
+  for (const ExpectedTensor &tensor : expectedTensors(config))
+    if (isLinearWeight(tensor.name, config))
+      inputSize[tensor.name] = tensor.shape[1];
+  for (const auto &[name, layout] : packed) {
+    auto error = [&, &name = name, &layout = layout](const llvm::Twine &why) {
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "packed weight '" + name + "' (" +
+                                         layout.encode() + "): " + why);
+    };
+    auto found = inputSize.find(name);
+    if (found == inputSize.end())
+      return error("the model has no linear with this weight");
+    int64_t k = found->second;
+    if (layout.bits < 2 || layout.bits > 8 || layout.groupSize <= 0 ||
+        k % layout.groupSize != 0 || (k * layout.containerBits()) % 8 != 0)
+      return error("K = " + llvm::Twine(k) +
+                   " is not a whole number of groups in whole bytes");
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildTransformer(MLIRContext &context, const TransformerConfig &config,
                  const BuildOptions &options) {
   if (llvm::Error error = checkConfig(config, options))
+    return std::move(error);
+  if (llvm::Error error = checkPackedWeights(config, options.packedWeights))
     return std::move(error);
   context.loadDialect<NibbleDialect, func::FuncDialect, arith::ArithDialect,
                       linalg::LinalgDialect, math::MathDialect,

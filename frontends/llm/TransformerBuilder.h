@@ -20,14 +20,16 @@
 // `start` is the position of the first token; the tokens' keys and values
 // are written to the cache at [start, start + T) and attention reads the
 // cache below start + T only. Every weight matmul (the LM head included) is
-// a nibble.linear named by its module path; norms keep their weights as
-// globals next to the linears they feed.
+// a nibble.linear named by its module path -- a nibble.qlinear when the
+// archive keeps its weight packed (BuildOptions::packedWeights); norms keep
+// their weights as globals next to the linears they feed.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 #define NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 
+#include "frontends/llm/PackedWeights.h"
 #include "frontends/llm/TransformerConfig.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -45,10 +47,18 @@ struct BuildOptions {
   std::string weightsArchive;
   /// KV cache capacity C in tokens (the longest context a session holds).
   int64_t contextCapacity = 2048;
+  /// Linear weights the archive holds in a packed form (PackedWeights.h;
+  /// LoadedModel::archive.packedWeights or readPackedWeights): their linears
+  /// become nibble.qlinear over <module>.qweight/.scales(/.mins) globals
+  /// with #nibble.scheme<w<bits>, group = <g>, sym|min, scale = f16|f32>;
+  /// a packed tied embedding serves the LM head while the lookup reads the
+  /// float table.
+  PackedWeights packedWeights;
 };
 
-/// Builds the module for `config`. Fails (with a message naming the field)
-/// on an inconsistent configuration.
+/// Builds the module for `config`. Fails (with a message naming the field
+/// or the packed weight) on an inconsistent configuration or a packed weight
+/// that is no linear weight of the model or whose rows are not whole groups.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildTransformer(mlir::MLIRContext &context, const TransformerConfig &config,
                  const BuildOptions &options);

@@ -137,6 +137,23 @@ std::vector<ExpectedTensor> expectedTensors(const TransformerConfig &config) {
   return tensors;
 }
 
+bool isLinearWeight(StringRef hfName, const TransformerConfig &config) {
+  if (hfName == "lm_head.weight")
+    return !config.tiedEmbeddings;
+  if (hfName == "model.embed_tokens.weight")
+    return config.tiedEmbeddings;
+  if (!hfName.starts_with("model.layers."))
+    return false;
+  for (StringRef suffix :
+       {".self_attn.q_proj.weight", ".self_attn.k_proj.weight",
+        ".self_attn.v_proj.weight", ".self_attn.o_proj.weight",
+        ".mlp.gate_proj.weight", ".mlp.up_proj.weight",
+        ".mlp.down_proj.weight"})
+    if (hfName.ends_with(suffix))
+      return true;
+  return false;
+}
+
 void printTransformerConfig(llvm::raw_ostream &os,
                             const TransformerConfig &config) {
   auto flag = [](bool value) { return value ? "true" : "false"; };
@@ -269,11 +286,82 @@ Error validateConfig(const TransformerConfig &config, StringRef source) {
   return Error::success();
 }
 
+namespace {
+
+/// Adds the packed tensors of `source` ([rows, cols] as floats) to `writer`
+/// as generated tensors, rows reordered like the float tensor's when
+/// `reorder`, and records the layout in the metadata and `summary`.
+Error addPackedTensors(SafeTensorsWriter &writer,
+                       const PackedTensorSource &source, int64_t rows,
+                       int64_t cols, bool reorder, bool toInterleaved,
+                       int64_t headDim, ArchiveSummary &summary) {
+  const PackedWeightLayout &layout = source.layout;
+  int64_t groups = cols / layout.groupSize;
+  int64_t scaleBytes = layout.f16Scales ? 2 : 4;
+  DType scaleType = layout.f16Scales ? DType::F16 : DType::F32;
+  struct Part {
+    const char *suffix;
+    DType dtype;
+    int64_t rowBytes;
+    std::vector<uint8_t> PackedRows::*bytes;
+  };
+  llvm::SmallVector<Part, 3> parts = {
+      {"qweight", DType::I8, cols * layout.containerBits() / 8,
+       &PackedRows::codes},
+      {"scales", scaleType, groups * scaleBytes, &PackedRows::scales}};
+  if (layout.hasMins)
+    parts.push_back(
+        {"mins", scaleType, groups * scaleBytes, &PackedRows::mins});
+  const PackedTensorSource *packed = &source;
+  for (const Part &part : parts) {
+    int64_t width =
+        part.dtype == DType::I8 ? part.rowBytes : part.rowBytes / scaleBytes;
+    auto generate = [packed, part, rows, reorder, toInterleaved,
+                     headDim](SafeTensorsWriter::ByteSink emit) -> Error {
+      // About 1 MiB of codes at a time; one row at a time when reordering.
+      int64_t chunkRows =
+          reorder
+              ? 1
+              : std::max<int64_t>(1, (int64_t(1) << 20) /
+                                         std::max<int64_t>(1, part.rowBytes));
+      PackedRows buffer;
+      for (int64_t row = 0; row < rows; row += chunkRows) {
+        int64_t count = std::min(chunkRows, rows - row);
+        int64_t sourceRow =
+            reorder ? sourceRopeRow(row, headDim, toInterleaved) : row;
+        if (Error err = packed->readRows(sourceRow, count, buffer))
+          return err;
+        const std::vector<uint8_t> &bytes = buffer.*(part.bytes);
+        if (static_cast<int64_t>(bytes.size()) != count * part.rowBytes)
+          return makeError(llvm::formatv(
+              "{0}: packed {1} of {2} rows has {3} bytes, expected {4}",
+              packed->name, part.suffix, count, bytes.size(),
+              count * part.rowBytes));
+        emit(bytes);
+      }
+      return Error::success();
+    };
+    if (Error err = writer.addGeneratedTensor(
+            packedTensorName(source.name, part.suffix), part.dtype,
+            {rows, width}, generate))
+      return err;
+    summary.dataBytes += static_cast<uint64_t>(rows * part.rowBytes);
+    ++summary.tensorCount;
+  }
+  writer.setMetadata((kPackedMetadataPrefix + source.name).str(),
+                     layout.encode());
+  summary.packedWeights[source.name] = layout;
+  return Error::success();
+}
+
+} // namespace
+
 Expected<ArchiveSummary>
 writeFloatTensors(std::vector<FloatTensorSource> sources,
                   const TransformerConfig &config, StringRef sourceName,
                   StringRef archivePath, const ArchiveOptions &options,
-                  std::vector<std::string> alreadyIgnored) {
+                  std::vector<std::string> alreadyIgnored,
+                  std::vector<PackedTensorSource> packed) {
   llvm::StringMap<size_t> sourceIndex;
   for (size_t i = 0; i < sources.size(); ++i)
     if (!sourceIndex.try_emplace(sources[i].name, i).second)
@@ -314,6 +402,29 @@ writeFloatTensors(std::vector<FloatTensorSource> sources,
     return makeError(sourceName + ": tensors with the wrong shape:" + list);
   }
 
+  // Packed tensors: matrices of the archive whose rows are whole groups.
+  llvm::StringMap<const PackedTensorSource *> packedIndex;
+  for (const PackedTensorSource &source : packed) {
+    auto found = sourceIndex.find(source.name);
+    if (!needed.count(source.name) || found == sourceIndex.end())
+      return makeError(sourceName + ": tensor '" + source.name +
+                       "' is to be kept packed but the model has no such "
+                       "weight");
+    const FloatTensorSource &floatSource = sources[found->second];
+    const PackedWeightLayout &layout = source.layout;
+    int64_t cols = floatSource.shape.size() == 2 ? floatSource.shape[1] : 0;
+    if (cols == 0 || layout.groupSize <= 0 || cols % layout.groupSize != 0 ||
+        (cols * layout.containerBits()) % 8 != 0)
+      return makeError(floatSource.origin + " (" + source.name +
+                       "): cannot be kept packed as " + layout.encode() +
+                       ": expected a matrix whose rows are whole groups, "
+                       "found shape " +
+                       formatShape(floatSource.shape));
+    if (!packedIndex.try_emplace(source.name, &source).second)
+      return makeError(sourceName + ": tensor '" + source.name +
+                       "' is to be kept packed twice");
+  }
+
   ArchiveSummary summary;
   summary.ignoredTensors = std::move(alreadyIgnored);
   for (const FloatTensorSource &source : sources)
@@ -323,7 +434,13 @@ writeFloatTensors(std::vector<FloatTensorSource> sources,
   ProgressReport progress;
   progress.archive = archivePath.str();
   progress.tensorCount = expected.size();
+  // Progress counts the float tensors (packed ones are a fraction of them).
   for (const ExpectedTensor &tensor : expected) {
+    auto packedSource = packedIndex.find(tensor.name);
+    if (packedSource != packedIndex.end() && !packedSource->second->alsoFloat) {
+      --progress.tensorCount;
+      continue;
+    }
     int64_t elements = 1;
     for (int64_t dim : tensor.shape)
       elements *= dim;
@@ -348,6 +465,15 @@ writeFloatTensors(std::vector<FloatTensorSource> sources,
                        std::to_string(config.headDim));
     bool toInterleaved = config.ropeInterleaved;
     int64_t headDim = config.headDim;
+    auto packedSource = packedIndex.find(tensor.name);
+    if (packedSource != packedIndex.end()) {
+      if (Error err =
+              addPackedTensors(writer, *packedSource->second, rows, rowElements,
+                               reorder, toInterleaved, headDim, summary))
+        return err;
+      if (!packedSource->second->alsoFloat)
+        continue;
+    }
     auto generate = [source, rows, rowElements, reorder, toInterleaved, headDim,
                      &progress](SafeTensorsWriter::ByteSink emit) -> Error {
       // About 4 MiB of rows at a time; one row at a time when reordering.
@@ -374,10 +500,10 @@ writeFloatTensors(std::vector<FloatTensorSource> sources,
       return err;
     summary.dataBytes +=
         static_cast<uint64_t>(rows * rowElements) * sizeof(float);
+    ++summary.tensorCount;
   }
   if (Error err = writer.write(archivePath))
     return std::move(err);
-  summary.tensorCount = expected.size();
   return summary;
 }
 

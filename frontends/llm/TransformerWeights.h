@@ -29,6 +29,7 @@
 #ifndef NIBBLE_FRONTENDS_LLM_TRANSFORMERWEIGHTS_H
 #define NIBBLE_FRONTENDS_LLM_TRANSFORMERWEIGHTS_H
 
+#include "frontends/llm/PackedWeights.h"
 #include "frontends/llm/TransformerConfig.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -53,6 +54,11 @@ struct ExpectedTensor {
 /// (embedding, layers, final norm, LM head).
 std::vector<ExpectedTensor> expectedTensors(const TransformerConfig &config);
 
+/// Whether the archive tensor `hfName` is the weight of a linear layer of a
+/// model with `config`: the q/k/v/o and gate/up/down projections, and the
+/// LM head (lm_head.weight, or the embedding when tied).
+bool isLinearWeight(llvm::StringRef hfName, const TransformerConfig &config);
+
 /// Checks the relations between `config`'s fields that the builder relies
 /// on: positive sizes, numHeads a multiple of numKvHeads, an even headDim,
 /// the frequency factors' count, a sliding pattern only with a window.
@@ -75,9 +81,15 @@ struct ArchiveOptions {
 
 /// What writing an archive did.
 struct ArchiveSummary {
-  /// Tensors written and their total size in bytes (float32 data).
+  /// Tensors written and their total size in bytes.
   size_t tensorCount = 0;
   uint64_t dataBytes = 0;
+  /// The weights written in a packed form instead of (or, for a tied
+  /// embedding, besides) float32.
+  PackedWeights packedWeights;
+  /// For GGUF sources: which ggml types were kept packed and which were
+  /// dequantized, one line ("" when nothing was asked to be kept).
+  std::string quantizationReport;
   /// Tensors of the source the archive does not need (e.g. a tied LM head,
   /// vision towers, llama.cpp's rope_freqs), by their name in the source.
   std::vector<std::string> ignoredTensors;

@@ -16,6 +16,7 @@
 #include "passes/Passes.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/Generation.h"
+#include "runtime/LibraryLanguageModel.h"
 #include "runtime/Tokenizer.h"
 #include "support/Npy.h"
 
@@ -55,14 +56,14 @@ cl::SubCommand logitsCommand("logits",
 // Options every LLM subcommand takes.
 cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                cl::desc("<model.gguf | hf-directory | "
-                                        "model.mlir>"),
+                                        "model.mlir | model.so>"),
                                cl::sub(generateCommand),
                                cl::sub(perplexityCommand),
                                cl::sub(logitsCommand));
 cl::opt<std::string>
     tokenizerPath("tokenizer",
                   cl::desc("Tokenizer (GGUF or tokenizer.json) of a .mlir "
-                           "model"),
+                           "model, or instead of the one a .so names"),
                   cl::value_desc("file"), cl::sub(generateCommand),
                   cl::sub(perplexityCommand));
 cl::opt<int64_t> capacity("capacity",
@@ -175,7 +176,7 @@ int toolFailure(const llvm::Twine &message) {
 
 /// A model ready to run, and its tokenizer.
 struct OpenedModel {
-  std::unique_ptr<nibble::JitLanguageModel> model;
+  std::unique_ptr<nibble::runtime::LanguageModel> model;
   nibble::runtime::Tokenizer tokenizer;
   bool hasTokenizer = false;
 };
@@ -258,10 +259,46 @@ llvm::Expected<nibble::llm::LoadedModel> loadCachedModel(StringRef source,
   return std::move(loaded);
 }
 
+/// Opens a model compiled by nibblec (model.so) and the tokenizer it names
+/// (or --tokenizer).
+llvm::Expected<OpenedModel> openCompiledModel() {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  for (const llvm::cl::Option *option :
+       {static_cast<const llvm::cl::Option *>(&capacity),
+        static_cast<const llvm::cl::Option *>(&quantScheme),
+        static_cast<const llvm::cl::Option *>(&dumpModule),
+        static_cast<const llvm::cl::Option *>(&layerLimit)})
+    if (option->getNumOccurrences())
+      return error("--" + option->ArgStr +
+                   " applies when nibble-run compiles the model; " + modelPath +
+                   " is compiled already (give it to nibblec)");
+  if (llmThreads > 0 &&
+      nibble_set_num_threads(static_cast<int32_t>(llmThreads)) != NIBBLE_OK)
+    return error(nibble_last_error());
+  std::unique_ptr<nibble::runtime::LibraryLanguageModel> library;
+  if (nibble::runtime::LibraryLanguageModel::open(modelPath, library) !=
+      NIBBLE_OK)
+    return error(nibble_last_error());
+  OpenedModel opened;
+  std::string tokenizerSource =
+      tokenizerPath.empty() ? library->tokenizerPath() : tokenizerPath;
+  if (!tokenizerSource.empty()) {
+    if (opened.tokenizer.open(tokenizerSource) != NIBBLE_OK)
+      return error(nibble_last_error());
+    opened.hasTokenizer = true;
+  }
+  opened.model = std::move(library);
+  return std::move(opened);
+}
+
 llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
   auto error = [](const llvm::Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
   };
+  if (StringRef(modelPath).ends_with(".so"))
+    return openCompiledModel();
   OpenedModel opened;
   nibble::JitOptions jitOptions;
   jitOptions.numThreads = llmThreads;
@@ -532,7 +569,7 @@ int runLlmSubcommand(MLIRContext &context) {
   if (!opened)
     return toolFailure(llvm::toString(opened.takeError()));
   if (!logitsCommand && !opened->hasTokenizer)
-    return toolFailure("no tokenizer: give --tokenizer for a .mlir model");
+    return toolFailure("no tokenizer: give --tokenizer");
   if (generateCommand)
     return runGenerate(*opened);
   if (perplexityCommand)

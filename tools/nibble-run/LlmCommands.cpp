@@ -91,6 +91,14 @@ cl::opt<std::string> quantScheme(
              "128\" (packed weights cached next to the float archive)"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand));
+cl::opt<bool> keepQuantization(
+    "keep-quantization",
+    cl::desc("GGUF models: keep the file's quantized linear weights (Q4_0, "
+             "Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K) as nibble.qlinear over "
+             "their own codes instead of dequantizing them to f32 (archive "
+             "cached apart from the float one)"),
+    cl::sub(generateCommand), cl::sub(perplexityCommand),
+    cl::sub(logitsCommand));
 cl::opt<int64_t> layerLimit(
     "layers",
     cl::desc("Build only the first N decoder layers (for debugging the "
@@ -308,12 +316,20 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
     if (!quantScheme.empty())
       return error("--scheme quantizes GGUF and Hugging Face models; quantize "
                    "a module with nibble-opt --nibble-rtn first");
+    if (keepQuantization)
+      return error("--keep-quantization applies to GGUF models");
     llvm::SourceMgr sourceMgr;
     module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, {&context});
     if (!module)
       return error("cannot parse " + modelPath);
   } else {
     std::string archive = cachedArchivePath(modelPath);
+    if (keepQuantization) {
+      // Packed weights: cached under their own name.
+      StringRef base(archive);
+      base.consume_back(".f32.safetensors");
+      archive = (base + ".kept.safetensors").str();
+    }
     if (std::error_code ec = llvm::sys::fs::create_directories(
             llvm::sys::path::parent_path(archive)))
       return error("cannot create " + llvm::sys::path::parent_path(archive) +
@@ -321,6 +337,7 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
     // The archive is rewritten only when the source changed.
     bool cached = llvm::sys::fs::exists(archive);
     nibble::llm::LoadOptions loadOptions;
+    loadOptions.keepQuantization = keepQuantization;
     llvm::Expected<nibble::llm::LoadedModel> loaded =
         cached ? loadCachedModel(modelPath, archive)
                : nibble::llm::loadModel(modelPath, archive, loadOptions);
@@ -328,8 +345,16 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
       return loaded.takeError();
     if (layerLimit > 0 && layerLimit < loaded->config.numLayers)
       loaded->config.numLayers = layerLimit;
+    if (keepQuantization && cached) {
+      llvm::Expected<nibble::llm::PackedWeights> packed =
+          nibble::llm::readPackedWeights(archive);
+      if (!packed)
+        return packed.takeError();
+      loaded->archive.packedWeights = std::move(*packed);
+    }
     nibble::llm::BuildOptions build;
     build.weightsArchive = loaded->archivePath;
+    build.packedWeights = loaded->archive.packedWeights;
     build.contextCapacity = capacity;
     llvm::Expected<OwningOpRef<ModuleOp>> built =
         nibble::llm::buildTransformer(context, loaded->config, build);

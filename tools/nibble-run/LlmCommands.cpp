@@ -9,16 +9,20 @@
 #include "tools/nibble-run/LlmCommands.h"
 
 #include "compiler/JitLanguageModel.h"
+#include "compiler/ModelLibrary.h"
+#include "compiler/Target.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/llm/GgufModel.h"
 #include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/TransformerBuilder.h"
 #include "passes/Passes.h"
+#include "passes/WeightStore.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/Generation.h"
 #include "runtime/LibraryLanguageModel.h"
 #include "runtime/Tokenizer.h"
 #include "support/Npy.h"
+#include "support/OutputFiles.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/MLIRContext.h"
@@ -32,6 +36,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
 #include <cctype>
@@ -97,6 +102,13 @@ cl::opt<bool> keepQuantization(
              "Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K) as nibble.qlinear over "
              "their own codes instead of dequantizing them to f32 (archive "
              "cached apart from the float one)"),
+    cl::sub(generateCommand), cl::sub(perplexityCommand),
+    cl::sub(logitsCommand));
+cl::opt<bool> useJit(
+    "jit",
+    cl::desc("GGUF and Hugging Face models: run through the in-process JIT "
+             "(compiled on every run) instead of a library compiled once and "
+             "cached"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand));
 cl::opt<int64_t> layerLimit(
@@ -189,34 +201,111 @@ struct OpenedModel {
   bool hasTokenizer = false;
 };
 
-/// Where the float archive of `source` is cached: keyed by the source's
-/// name, size and modification time.
-std::string cachedArchivePath(StringRef source) {
-  llvm::SmallString<256> dir;
+/// The directory of nibble-run's caches: $NIBBLE_CACHE_DIR, else
+/// ~/.cache/nibble, else /tmp/nibble-cache.
+std::string cacheDirectory() {
   if (std::optional<std::string> cache =
           llvm::sys::Process::GetEnv("NIBBLE_CACHE_DIR"))
-    dir = *cache;
-  else if (std::optional<std::string> home = llvm::sys::Process::GetEnv("HOME"))
+    return *cache;
+  llvm::SmallString<256> dir;
+  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("HOME"))
     llvm::sys::path::append(dir, *home, ".cache", "nibble");
   else
     dir = "/tmp/nibble-cache";
-  llvm::sys::path::append(dir, "jit");
+  return std::string(dir);
+}
+
+/// "size-mtime" of `path` ("0-0" if it cannot be read).
+std::string fileStamp(StringRef path) {
   llvm::sys::fs::file_status status;
-  uint64_t size = 0, stamp = 0;
+  if (llvm::sys::fs::status(path, status))
+    return "0-0";
+  return std::to_string(status.getSize()) + "-" +
+         std::to_string(
+             status.getLastModificationTime().time_since_epoch().count());
+}
+
+/// Where the float archive of `source` is cached: keyed by the source's
+/// name, size and modification time (of config.json for a directory).
+std::string cachedArchivePath(StringRef source) {
+  llvm::SmallString<256> dir(cacheDirectory());
+  llvm::sys::path::append(dir, "archives");
   llvm::SmallString<256> key(source);
   if (llvm::sys::fs::is_directory(source))
     llvm::sys::path::append(key, "config.json");
-  if (!llvm::sys::fs::status(key, status)) {
-    size = status.getSize();
-    stamp = static_cast<uint64_t>(
-        status.getLastModificationTime().time_since_epoch().count());
-  }
   std::string name = llvm::sys::path::filename(
                          llvm::sys::path::remove_leading_dotslash(source))
                          .str();
-  llvm::sys::path::append(dir, name + "-" + std::to_string(size) + "-" +
-                                   std::to_string(stamp) + ".f32.safetensors");
+  llvm::sys::path::append(dir,
+                          name + "-" + fileStamp(key) + ".f32.safetensors");
   return std::string(dir);
+}
+
+/// Compiles `module` (in place) into a library in the cache, keyed by
+/// `archive` (the weights it reads in place, whose name already encodes the
+/// source) and everything else that shapes the code (capacity, layers, this
+/// nibble-run), or finds it compiled already. Returns the library's path.
+llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
+                                            StringRef tokenizerSource) {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  llvm::SmallString<256> absoluteArchive(archive);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(absoluteArchive))
+    return error("cannot resolve " + archive + ": " + ec.message());
+  std::string self =
+      llvm::sys::fs::getMainExecutable("nibble-run", (void *)&cacheDirectory);
+  std::string key = std::string(absoluteArchive) + "|" + fileStamp(archive) +
+                    "|capacity=" + std::to_string(capacity) +
+                    "|layers=" + std::to_string(layerLimit) + "|" + self + "|" +
+                    fileStamp(self);
+  llvm::SmallString<256> dir(cacheDirectory());
+  llvm::sys::path::append(
+      dir, "compiled",
+      llvm::sys::path::stem(archive) + "-" +
+          llvm::utohexstr(llvm::xxh3_64bits(StringRef(key))));
+  llvm::SmallString<256> library(dir);
+  llvm::sys::path::append(library, "model.so");
+  if (llvm::sys::fs::exists(library))
+    return std::string(library);
+
+  // Built in a private directory, renamed into place when complete.
+  llvm::errs() << "nibble-run: compiling " << modelPath << " (cached in " << dir
+               << ")\n";
+  llvm::SmallString<256> building(dir);
+  building += ".tmp-" + std::to_string(llvm::sys::Process::getProcessId());
+  if (std::error_code ec = llvm::sys::fs::create_directories(building))
+    return error("cannot create " + building + ": " + ec.message());
+  llvm::Expected<nibble::TargetSpec> target =
+      nibble::resolveTarget("host", "", "");
+  if (!target)
+    return target.takeError();
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      nibble::createTargetMachine(*target);
+  if (!machine)
+    return machine.takeError();
+  nibble::ModelSpec spec;
+  spec.modelName = llvm::sys::path::stem(modelPath).str();
+  spec.weightsFile = std::string(absoluteArchive);
+  spec.tokenizerSource = tokenizerSource.str();
+  nibble::LibraryOutput output;
+  llvm::SmallString<256> stem(building);
+  llvm::sys::path::append(stem, "model");
+  output.stem = std::string(stem);
+  output.path = output.stem + ".so";
+  output.target = *target;
+  output.runtimeLibDir = nibble::runtimeLibraryDir("nibble-run", *target);
+  output.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
+  nibble::ScratchDirectory scratch("nibble-run");
+  if (llvm::Error built =
+          nibble::buildModelLibrary(module, spec, output, **machine, scratch)) {
+    llvm::sys::fs::remove_directories(building);
+    return std::move(built);
+  }
+  // Another run may have put its library in place first: keep that one.
+  if (llvm::sys::fs::rename(building, dir))
+    llvm::sys::fs::remove_directories(building);
+  return std::string(library);
 }
 
 /// Sets --scheme on every linear and runs nibble-rtn, writing the packed
@@ -385,6 +474,25 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
     if (opened.tokenizer.open(tokenizerSource) != NIBBLE_OK)
       return error(nibble_last_error());
     opened.hasTokenizer = true;
+  }
+  if (!useJit && !StringRef(modelPath).ends_with(".mlir")) {
+    auto archive =
+        (*module)->getAttrOfType<StringAttr>(nibble::kWeightsAttrName);
+    if (!archive)
+      return error("the built module names no weights archive");
+    llvm::Expected<std::string> library =
+        compiledLibrary(*module, archive.getValue(), tokenizerSource);
+    if (!library)
+      return library.takeError();
+    if (llmThreads > 0 &&
+        nibble_set_num_threads(static_cast<int32_t>(llmThreads)) != NIBBLE_OK)
+      return error(nibble_last_error());
+    std::unique_ptr<nibble::runtime::LibraryLanguageModel> compiled;
+    if (nibble::runtime::LibraryLanguageModel::open(*library, compiled) !=
+        NIBBLE_OK)
+      return error(nibble_last_error());
+    opened.model = std::move(compiled);
+    return std::move(opened);
   }
   llvm::Expected<std::unique_ptr<nibble::JitLanguageModel>> model =
       nibble::JitLanguageModel::create(*module, jitOptions);

@@ -3,7 +3,8 @@
 // nibblec model.onnx|model.mlir|model.gguf|hf-dir [--scheme=w4a16]
 //         [--target=aarch64 --mattr=+neon] [--emit=mlir|llvm|asm|obj|lib|exe]
 //         [--entry=name,...] [--onnx-dim=name=size,...]
-//         [--bind-input=name=file.npy]... [--capacity=N] -o out
+//         [--bind-input=name=file.npy]... [--capacity=N] [--keep-quantization]
+//         -o out
 //
 // Imports a model (ONNX; nibble IR; a GGUF file or a Hugging Face model
 // directory, built as a decoder-only LLM with forward / prefill / decode
@@ -28,12 +29,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/CodeGen.h"
-#include "compiler/Linker.h"
 #include "compiler/ModelAbi.h"
+#include "compiler/ModelLibrary.h"
 #include "compiler/Passes.h"
 #include "compiler/Target.h"
 #include "dialects/NibbleOps.h"
-#include "frontends/gguf/GgufMetadataWriter.h"
 #include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/TransformerBuilder.h"
 #include "frontends/onnx/OnnxImporter.h"
@@ -105,6 +105,12 @@ static cl::opt<int64_t>
              cl::desc("KV cache capacity in tokens of an LLM (GGUF or "
                       "Hugging Face input): the longest context"),
              cl::init(2048), cl::cat(category));
+static cl::opt<bool> keepQuantization(
+    "keep-quantization",
+    cl::desc("GGUF input: keep the file's own quantized linear weights as "
+             "nibble.qlinear (see docs/LLM.md for the types kept) instead of "
+             "dequantizing them to float"),
+    cl::cat(category));
 static cl::opt<std::string>
     scheme("scheme",
            cl::desc("Quantize every nibble.linear without a scheme of its "
@@ -199,32 +205,6 @@ static LogicalResult quantize(ModuleOp module, StringRef archivePath) {
   return pm.run(module);
 }
 
-/// Writes the archive of the compiled model's weights: each weight's tensor
-/// copied from the module's archive `archivePath`.
-static LogicalResult writeSidecar(ModuleOp module, StringRef archivePath,
-                                  const nibble::ModelInterface &model,
-                                  StringRef path) {
-  nibble::WeightStore store;
-  FailureOr<const nibble::SafeTensorsFile *> archive =
-      store.open(archivePath, module.getLoc());
-  if (failed(archive))
-    return failure();
-  nibble::SafeTensorsWriter writer;
-  for (const nibble::AbiTensor &weight : model.weights) {
-    llvm::Expected<const nibble::TensorView *> tensor =
-        (*archive)->get(weight.name);
-    if (!tensor)
-      return module.emitError(llvm::toString(tensor.takeError()));
-    if (llvm::Error error = writer.addTensor(
-            weight.name, (*tensor)->dtype, (*tensor)->shape, (*tensor)->bytes))
-      return module.emitError(llvm::toString(std::move(error)));
-  }
-  writer.setMetadata("producer", "nibblec");
-  if (llvm::Error error = writer.write(path))
-    return module.emitError(llvm::toString(std::move(error)));
-  return success();
-}
-
 /// An LLM read from a GGUF file or a Hugging Face directory.
 struct ImportedLlm {
   OwningOpRef<ModuleOp> module;
@@ -236,49 +216,21 @@ struct ImportedLlm {
 /// float weights to `archivePath`, and builds its module.
 static llvm::Expected<ImportedLlm> importLlm(MLIRContext &context,
                                              StringRef archivePath) {
+  nibble::llm::LoadOptions load;
+  load.keepQuantization = keepQuantization;
   llvm::Expected<nibble::llm::LoadedModel> loaded =
-      nibble::llm::loadModel(inputName(), archivePath);
+      nibble::llm::loadModel(inputName(), archivePath, load);
   if (!loaded)
     return loaded.takeError();
   nibble::llm::BuildOptions build;
   build.weightsArchive = loaded->archivePath;
+  build.packedWeights = loaded->archive.packedWeights;
   build.contextCapacity = capacity;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
       nibble::llm::buildTransformer(context, loaded->config, build);
   if (!module)
     return module.takeError();
   return ImportedLlm{std::move(*module), loaded->tokenizerPath};
-}
-
-/// The file name of the tokenizer written next to the compiled model
-/// `<stem>`: `<stem>.tokenizer.json` (a copy of a tokenizer.json) or
-/// `<stem>.tokenizer.gguf` (a GGUF's tokenizer.* metadata).
-static std::string tokenizerFileName(StringRef source, StringRef stem) {
-  return (llvm::sys::path::filename(stem) +
-          (source.ends_with(".json") ? ".tokenizer.json" : ".tokenizer.gguf"))
-      .str();
-}
-
-/// Writes the tokenizer at `source` (tokenizer.json or a GGUF file) to
-/// `path` as tokenizerFileName describes.
-static llvm::Error writeTokenizer(StringRef source, StringRef path) {
-  if (source.ends_with(".json")) {
-    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
-        llvm::MemoryBuffer::getFile(source);
-    if (!text)
-      return llvm::createStringError("cannot read " + source + ": " +
-                                     text.getError().message());
-    return nibble::writeFileAtomically(path, (*text)->getBuffer());
-  }
-  nibble::runtime::GgufFile file;
-  if (file.open(source.str()) != NIBBLE_OK)
-    return llvm::createStringError(nibble_last_error());
-  std::string bytes =
-      nibble::gguf::serializeGgufMetadata(file, [](const std::string &key) {
-        return StringRef(key).starts_with("tokenizer.") ||
-               key == "general.architecture" || key == "general.name";
-      });
-  return nibble::writeFileAtomically(path, bytes);
 }
 
 /// The command line, for the header of --emit=mlir output.
@@ -357,6 +309,8 @@ int main(int argc, char **argv) {
   std::string tokenizerSource;
   bool isLlm = llvm::sys::fs::is_directory(inputFile) ||
                llvm::sys::path::extension(inputName()) == ".gguf";
+  if (keepQuantization && llvm::sys::path::extension(inputName()) != ".gguf")
+    return fail("--keep-quantization applies to GGUF files");
   if (llvm::sys::path::extension(inputFile) == ".onnx") {
     nibble::OnnxImportOptions options;
     llvm::Expected<std::string> archive = intermediate(".onnx.safetensors");
@@ -416,32 +370,25 @@ int main(int argc, char **argv) {
       return kExitError;
   }
 
-  // Everything from here on is one registered pipeline.
-  nibble::CompileModelOptions options;
-  options.entries = std::vector<std::string>(entries.begin(), entries.end());
-  options.modelName = llvm::sys::path::stem(inputName()).str();
-  options.weightsFile =
-      llvm::sys::path::filename(stem + ".weights.safetensors").str();
-  options.embedWeights = embedWeights;
+  // Everything from here on is the registered pipeline nibble-compile-model,
+  // then LLVM and the linker.
+  nibble::ModelSpec spec;
+  spec.entries.assign(entries.begin(), entries.end());
+  spec.modelName = llvm::sys::path::stem(inputName()).str();
+  spec.embedWeights = embedWeights;
   bool linking =
       emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
-  // An LLM's tokenizer goes next to the compiled model (written once it is
-  // linked); the model names it.
-  std::string tokenizerFile;
-  if (linking && !tokenizerSource.empty()) {
-    tokenizerFile = tokenizerFileName(tokenizerSource, stem);
-    options.properties.push_back("tokenizer=" + tokenizerFile);
-  }
+  if (linking)
+    spec.tokenizerSource = tokenizerSource;
   if (emitsIR) {
     std::string text =
         "// " + commandLine(argc, argv) +
-        "\n// nibble IR after import and quantization; "
-        "nibblec compiles it with\n//   nibble-opt "
-        "--nibble-compile-model='" +
+        "\n// nibble IR after import and quantization; nibblec compiles it "
+        "with\n//   nibble-opt --nibble-compile-model='" +
         (entries.empty() ? std::string()
                          : "entries=" + llvm::join(entries, ",") + " ") +
-        "model-name=" + options.modelName +
-        " weights-file=" + options.weightsFile +
+        "model-name=" + spec.modelName + " weights-file=" +
+        llvm::sys::path::filename(stem + ".weights.safetensors").str() +
         (embedWeights ? " embed-weights" : "") + "'\n";
     llvm::raw_string_ostream body(text);
     module->print(body);
@@ -449,97 +396,44 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
-  if (embedWeights && !module->getOps<nibble::GlobalOp>().empty())
-    return fail("--embed-weights: the model's nibble.global weights are bound "
-                "at run time from the weights archive and cannot be embedded");
-  FailureOr<std::string> archivePath =
-      (*module)->hasAttr(nibble::kWeightsAttrName)
-          ? nibble::WeightStore::getArchivePath(*module)
-          : FailureOr<std::string>(std::string());
-  if (failed(archivePath))
-    return kExitError;
 
-  PassManager pm(&context, ModuleOp::getOperationName());
-  nibble::buildCompileModelPipeline(pm, options);
-  if (failed(pm.run(*module)))
-    return fail("compiling the model failed");
-  FailureOr<nibble::ModelInterface> model =
-      nibble::decodeModelInterface(*module);
-  if (failed(model))
-    return kExitError;
-  (*module)->removeAttr(nibble::kModelAbiAttrName);
-  if (linking && !model->weights.empty()) {
-    std::string sidecar = stem + ".weights.safetensors";
-    if (llvm::Error error = checkNotAnInput(sidecar))
+  if (linking) {
+    nibble::LibraryOutput library;
+    library.path = output;
+    library.stem = stem;
+    library.sharedLibrary = emitAction == EmitAction::Library;
+    library.target = *targetSpec;
+    library.runtimeLibDir = nibble::runtimeLibraryDir(argv[0], *targetSpec);
+    library.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
+    library.checkOutput = checkNotAnInput;
+    if (llvm::Error error = nibble::buildModelLibrary(*module, spec, library,
+                                                      **machine, scratch))
       return fail(llvm::toString(std::move(error)));
-    if (archivePath->empty())
-      return fail("the model has weights but names no archive (" +
-                  nibble::kWeightsAttrName + ")");
-    if (failed(writeSidecar(*module, *archivePath, *model, sidecar)))
-      return kExitError;
+    return 0;
   }
 
   llvm::LLVMContext llvmContext;
-  llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
-      nibble::translateToLLVMIR(*module, llvmContext, **machine);
-  if (!llvmModule)
-    return fail(llvm::toString(llvmModule.takeError()));
+  llvm::Expected<nibble::LoweredModel> lowered =
+      nibble::lowerModel(*module, spec, stem, llvmContext, **machine);
+  if (!lowered)
+    return fail(llvm::toString(lowered.takeError()));
   if (emitAction == EmitAction::LLVM) {
     std::string text;
     llvm::raw_string_ostream os(text);
-    (*llvmModule)->print(os, nullptr);
+    lowered->module->print(os, nullptr);
     if (llvm::Error error = nibble::writeFileAtomically(output, text))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }
-
-  // Machine code: the output itself, or an intermediate object to link.
   llvm::SmallString<0> machineCode;
   {
     llvm::raw_svector_ostream os(machineCode);
-    if (llvm::Error error = nibble::emitMachineCode(
-            **llvmModule, **machine, emitAction == EmitAction::Assembly, os))
+    if (llvm::Error error =
+            nibble::emitMachineCode(*lowered->module, **machine,
+                                    emitAction == EmitAction::Assembly, os))
       return fail(llvm::toString(std::move(error)));
   }
-  if (!linking) {
-    if (llvm::Error error = nibble::writeFileAtomically(output, machineCode))
-      return fail(llvm::toString(std::move(error)));
-    return 0;
-  }
-  llvm::Expected<std::string> objectPath = scratch.file("model.o");
-  if (!objectPath)
-    return fail(llvm::toString(objectPath.takeError()));
-  if (llvm::Error error = nibble::writeFileAtomically(*objectPath, machineCode))
+  if (llvm::Error error = nibble::writeFileAtomically(output, machineCode))
     return fail(llvm::toString(std::move(error)));
-  llvm::Expected<std::string> abiSource = scratch.file("model.abi.c");
-  if (!abiSource)
-    return fail(llvm::toString(abiSource.takeError()));
-  if (llvm::Error error = nibble::writeFileAtomically(
-          *abiSource, nibble::generateAbiSource(*model)))
-    return fail(llvm::toString(std::move(error)));
-  nibble::LinkJob job;
-  job.target = *targetSpec;
-  job.inputs = {*objectPath, *abiSource};
-  job.output = output;
-  job.sharedLibrary = emitAction == EmitAction::Library;
-  job.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
-  // The runtime libraries sit in lib/ next to bin/nibblec (lib/aarch64/ for
-  // AArch64).
-  llvm::SmallString<256> libDir(llvm::sys::path::parent_path(
-      llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail)));
-  llvm::sys::path::append(libDir, "..", "lib");
-  if (!targetSpec->isHost && targetSpec->isAArch64())
-    llvm::sys::path::append(libDir, "aarch64");
-  job.runtimeLibDir = std::string(libDir);
-  if (llvm::Error linked = nibble::linkModel(job))
-    return fail(llvm::toString(std::move(linked)));
-  if (!tokenizerFile.empty()) {
-    llvm::SmallString<256> path(llvm::sys::path::parent_path(stem));
-    llvm::sys::path::append(path, tokenizerFile);
-    if (llvm::Error error = checkNotAnInput(path))
-      return fail(llvm::toString(std::move(error)));
-    if (llvm::Error error = writeTokenizer(tokenizerSource, path))
-      return fail(llvm::toString(std::move(error)));
-  }
   return 0;
 }

@@ -3,6 +3,9 @@
 //   nibble-run generate MODEL --prompt TEXT [--chat] [sampling options]
 //   nibble-run perplexity MODEL TEXT... [--ctx 512] [--windows N]
 //   nibble-run logits MODEL --tokens 1,2,3 -o logits.npy
+//   nibble-run chat MODEL [sampling options]      (one message per line)
+//   nibble-run bench MODEL [--threads 1,2] [--prefill 32,128,512]
+//                          [--decode-at 128,1024]
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +20,10 @@
 #include "frontends/llm/TransformerBuilder.h"
 #include "passes/Passes.h"
 #include "passes/WeightStore.h"
+#include "runtime/ChatSession.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/Generation.h"
+#include "runtime/LanguageModelBench.h"
 #include "runtime/LibraryLanguageModel.h"
 #include "runtime/Tokenizer.h"
 #include "support/Npy.h"
@@ -41,6 +46,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <unistd.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -54,6 +60,12 @@ cl::SubCommand
     perplexityCommand("perplexity",
                       "Perplexity of a text in llama.cpp's windows (the second "
                       "half of each window of --ctx tokens is scored)");
+cl::SubCommand benchCommand("bench",
+                            "Prefill and decode tokens/s, as llama-bench "
+                            "measures them");
+cl::SubCommand chatCommand("chat",
+                           "Chat with the model in its chat template (one "
+                           "user turn per line of stdin)");
 cl::SubCommand logitsCommand("logits",
                              "Write the logits of every position of a token "
                              "sequence to an .npy file");
@@ -64,30 +76,33 @@ cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                         "model.mlir | model.so>"),
                                cl::sub(generateCommand),
                                cl::sub(perplexityCommand),
-                               cl::sub(logitsCommand));
+                               cl::sub(logitsCommand), cl::sub(benchCommand),
+                               cl::sub(chatCommand));
 cl::opt<std::string>
     tokenizerPath("tokenizer",
                   cl::desc("Tokenizer (GGUF or tokenizer.json) of a .mlir "
                            "model, or instead of the one a .so names"),
                   cl::value_desc("file"), cl::sub(generateCommand),
-                  cl::sub(perplexityCommand));
+                  cl::sub(chatCommand), cl::sub(perplexityCommand));
 cl::opt<int64_t> capacity("capacity",
                           cl::desc("KV cache capacity in tokens (the longest "
                                    "context)"),
                           cl::init(2048), cl::sub(generateCommand),
-                          cl::sub(perplexityCommand), cl::sub(logitsCommand));
+                          cl::sub(perplexityCommand), cl::sub(logitsCommand),
+                          cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<unsigned> llmThreads("num-threads",
                              cl::desc("Threads (0: $NIBBLE_NUM_THREADS, else "
                                       "every CPU)"),
                              cl::init(0), cl::sub(generateCommand),
-                             cl::sub(perplexityCommand),
-                             cl::sub(logitsCommand));
+                             cl::sub(perplexityCommand), cl::sub(logitsCommand),
+                             cl::sub(benchCommand), cl::sub(chatCommand));
 
 cl::opt<std::string> dumpModule(
     "dump-module",
     cl::desc("Write the model's nibble IR (before lowering) to this file"),
     cl::value_desc("file.mlir"), cl::sub(generateCommand),
-    cl::sub(perplexityCommand), cl::sub(logitsCommand));
+    cl::sub(perplexityCommand), cl::sub(logitsCommand), cl::sub(benchCommand),
+    cl::sub(chatCommand));
 
 cl::opt<std::string> quantScheme(
     "scheme",
@@ -95,7 +110,7 @@ cl::opt<std::string> quantScheme(
              "says before compiling, e.g. \"w8, channel\" or \"w4, group = "
              "128\" (packed weights cached next to the float archive)"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
-    cl::sub(logitsCommand));
+    cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> keepQuantization(
     "keep-quantization",
     cl::desc("GGUF models: keep the file's quantized linear weights (Q4_0, "
@@ -103,20 +118,21 @@ cl::opt<bool> keepQuantization(
              "their own codes instead of dequantizing them to f32 (archive "
              "cached apart from the float one)"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
-    cl::sub(logitsCommand));
+    cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> useJit(
     "jit",
     cl::desc("GGUF and Hugging Face models: run through the in-process JIT "
              "(compiled on every run) instead of a library compiled once and "
              "cached"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
-    cl::sub(logitsCommand));
+    cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<int64_t> layerLimit(
     "layers",
     cl::desc("Build only the first N decoder layers (for debugging the "
              "compiler; the output is not the model's)"),
     cl::init(0), cl::Hidden, cl::sub(generateCommand),
-    cl::sub(perplexityCommand), cl::sub(logitsCommand));
+    cl::sub(perplexityCommand), cl::sub(logitsCommand), cl::sub(benchCommand),
+    cl::sub(chatCommand));
 
 // generate.
 cl::opt<std::string> prompt("prompt", cl::desc("The prompt"),
@@ -128,30 +144,64 @@ cl::opt<bool> chat("chat",
 cl::opt<std::string> chatTemplateName(
     "chat-template",
     cl::desc("Chat template when the model declares none: chatml or gemma"),
-    cl::sub(generateCommand));
+    cl::sub(generateCommand), cl::sub(chatCommand));
 cl::opt<std::string> systemPrompt("system",
                                   cl::desc("System prompt (with --chat)"),
-                                  cl::sub(generateCommand));
+                                  cl::sub(generateCommand),
+                                  cl::sub(chatCommand));
 cl::opt<int64_t> maxTokens("max-tokens", cl::desc("Tokens to generate"),
-                           cl::init(128), cl::sub(generateCommand));
+                           cl::init(128), cl::sub(generateCommand),
+                           cl::sub(chatCommand));
 cl::opt<float> temperature("temperature",
                            cl::desc("Sampling temperature (0: greedy)"),
-                           cl::init(0.0f), cl::sub(generateCommand));
+                           cl::init(0.0f), cl::sub(generateCommand),
+                           cl::sub(chatCommand));
 cl::opt<int64_t> topK("top-k", cl::desc("Keep the k most likely (0: all)"),
-                      cl::init(40), cl::sub(generateCommand));
+                      cl::init(40), cl::sub(generateCommand),
+                      cl::sub(chatCommand));
 cl::opt<float> topP("top-p", cl::desc("Nucleus sampling mass"), cl::init(0.95f),
-                    cl::sub(generateCommand));
+                    cl::sub(generateCommand), cl::sub(chatCommand));
 cl::opt<float> minP("min-p",
                     cl::desc("Minimum probability relative to the "
                              "most likely token"),
-                    cl::init(0.05f), cl::sub(generateCommand));
+                    cl::init(0.05f), cl::sub(generateCommand),
+                    cl::sub(chatCommand));
 cl::opt<float> repeatPenalty("repeat-penalty",
                              cl::desc("Repetition penalty (1: none)"),
-                             cl::init(1.0f), cl::sub(generateCommand));
+                             cl::init(1.0f), cl::sub(generateCommand),
+                             cl::sub(chatCommand));
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
-                       cl::sub(generateCommand));
+                       cl::sub(generateCommand), cl::sub(chatCommand));
 cl::list<std::string> stopStrings("stop", cl::desc("Stop at this text"),
-                                  cl::sub(generateCommand));
+                                  cl::sub(generateCommand),
+                                  cl::sub(chatCommand));
+
+// chat.
+cl::opt<bool> chatReprefill(
+    "reprefill",
+    cl::desc("Prefill the whole conversation every turn instead of only "
+             "what the KV cache does not hold (for checking)"),
+    cl::Hidden, cl::sub(chatCommand));
+
+// bench.
+cl::list<int64_t> benchThreads(
+    "threads",
+    cl::desc("Thread counts to measure, e.g. 1,2 (default: --num-threads)"),
+    cl::CommaSeparated, cl::sub(benchCommand));
+cl::list<int64_t>
+    benchPrefill("prefill",
+                 cl::desc("Prompt lengths to prefill (default 32,128,512)"),
+                 cl::CommaSeparated, cl::sub(benchCommand));
+cl::list<int64_t>
+    benchDecodeAt("decode-at",
+                  cl::desc("Contexts to decode after (default 128,1024)"),
+                  cl::CommaSeparated, cl::sub(benchCommand));
+cl::opt<int64_t> benchDecodeTokens("decode-tokens",
+                                   cl::desc("Decode steps timed per context"),
+                                   cl::init(32), cl::sub(benchCommand));
+cl::opt<int> benchRepetitions("repetitions",
+                              cl::desc("Repetitions (the median is kept)"),
+                              cl::init(3), cl::sub(benchCommand));
 
 // perplexity.
 cl::list<std::string> textFiles(cl::Positional, cl::OneOrMore,
@@ -502,7 +552,17 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
   return std::move(opened);
 }
 
-int runGenerate(OpenedModel &opened) {
+/// The chat template: --chat-template, else the one the tokenizer declares.
+nibble_status selectChatTemplate(const OpenedModel &opened,
+                                 nibble::runtime::ChatTemplate &result) {
+  return chatTemplateName.empty()
+             ? nibble::runtime::detectChatTemplate(
+                   opened.tokenizer.chatTemplate(), result)
+             : nibble::runtime::chatTemplateByName(chatTemplateName, result);
+}
+
+/// The generation options the sampling flags give.
+nibble::runtime::GenerateOptions generateOptions() {
   nibble::runtime::GenerateOptions options;
   options.sampler.temperature = temperature;
   options.sampler.topK = topK;
@@ -512,16 +572,76 @@ int runGenerate(OpenedModel &opened) {
   options.sampler.seed = seed;
   options.maxTokens = maxTokens;
   options.stopStrings.assign(stopStrings.begin(), stopStrings.end());
+  return options;
+}
+
+/// "prefill: ... decode: ..." for `stats`, on stderr.
+void printSpeed(const nibble::runtime::GenerateStats &stats) {
+  auto rate = [](int64_t tokens, double seconds) {
+    return seconds > 0 ? double(tokens) / seconds : 0.0;
+  };
+  llvm::errs() << llvm::format(
+      "prefill: %lld tokens in %.2f s (%.2f tokens/s); decode: %lld tokens "
+      "in %.2f s (%.2f tokens/s); stopped: %s\n",
+      static_cast<long long>(stats.promptTokens), stats.prefillSeconds,
+      rate(stats.promptTokens, stats.prefillSeconds),
+      static_cast<long long>(stats.generatedTokens), stats.decodeSeconds,
+      rate(stats.generatedTokens, stats.decodeSeconds),
+      stats.stopReason.c_str());
+}
+
+/// Streams text to stdout as it comes.
+void printPiece(const std::string &piece) {
+  std::fwrite(piece.data(), 1, piece.size(), stdout);
+  std::fflush(stdout);
+}
+
+int runChat(OpenedModel &opened) {
+  nibble::runtime::ChatTemplate chatTemplate;
+  if (selectChatTemplate(opened, chatTemplate) != NIBBLE_OK)
+    return toolFailure(nibble_last_error());
+  nibble::runtime::ChatSession session(*opened.model, opened.tokenizer,
+                                       chatTemplate, generateOptions(),
+                                       systemPrompt);
+  session.setReuseCache(!chatReprefill);
+  bool interactive = ::isatty(STDIN_FILENO);
+  if (interactive)
+    llvm::errs() << "chat ("
+                 << nibble::runtime::chatTemplateName(chatTemplate.kind)
+                 << " template): one message per line, /reset forgets the "
+                    "conversation, end with Ctrl-D\n";
+  std::string line;
+  for (;;) {
+    if (interactive)
+      llvm::errs() << "> ";
+    line.clear();
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n')
+      line += static_cast<char>(c);
+    if (c == EOF && line.empty())
+      break;
+    if (StringRef(line).trim().empty())
+      continue;
+    if (StringRef(line).trim() == "/reset") {
+      session.reset();
+      continue;
+    }
+    nibble::runtime::GenerateStats stats;
+    if (session.reply(line, printPiece, stats) != NIBBLE_OK)
+      return toolFailure(nibble_last_error());
+    std::printf("\n");
+    std::fflush(stdout);
+    printSpeed(stats);
+  }
+  return 0;
+}
+
+int runGenerate(OpenedModel &opened) {
+  nibble::runtime::GenerateOptions options = generateOptions();
   std::string text = prompt;
   if (chat) {
     nibble::runtime::ChatTemplate chatTemplate;
-    nibble_status status =
-        chatTemplateName.empty()
-            ? nibble::runtime::detectChatTemplate(
-                  opened.tokenizer.chatTemplate(), chatTemplate)
-            : nibble::runtime::chatTemplateByName(chatTemplateName,
-                                                  chatTemplate);
-    if (status != NIBBLE_OK)
+    if (selectChatTemplate(opened, chatTemplate) != NIBBLE_OK)
       return toolFailure(nibble_last_error());
     std::vector<nibble::runtime::ChatMessage> messages;
     if (!systemPrompt.empty())
@@ -538,27 +658,12 @@ int runGenerate(OpenedModel &opened) {
   }
   nibble::runtime::GenerateStats stats;
   nibble_status status = nibble::runtime::generate(
-      *opened.model, opened.tokenizer, text, options,
-      [](const std::string &piece) {
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
-      },
-      stats);
+      *opened.model, opened.tokenizer, text, options, printPiece, stats);
   std::printf("\n");
   std::fflush(stdout);
   if (status != NIBBLE_OK)
     return toolFailure(nibble_last_error());
-  auto rate = [](int64_t tokens, double seconds) {
-    return seconds > 0 ? double(tokens) / seconds : 0.0;
-  };
-  llvm::errs() << llvm::format(
-      "prefill: %lld tokens in %.2f s (%.2f tokens/s); decode: %lld tokens "
-      "in %.2f s (%.2f tokens/s); stopped: %s\n",
-      static_cast<long long>(stats.promptTokens), stats.prefillSeconds,
-      rate(stats.promptTokens, stats.prefillSeconds),
-      static_cast<long long>(stats.generatedTokens), stats.decodeSeconds,
-      rate(stats.generatedTokens, stats.decodeSeconds),
-      stats.stopReason.c_str());
+  printSpeed(stats);
   return 0;
 }
 
@@ -594,6 +699,58 @@ int runPerplexity(OpenedModel &opened) {
               static_cast<long long>(static_cast<int64_t>(contextSize)),
               static_cast<long long>(result.scoredTokens),
               static_cast<long long>(result.textTokens), result.seconds);
+  return 0;
+}
+
+int runBench(OpenedModel &opened) {
+  std::vector<int64_t> threads(benchThreads.begin(), benchThreads.end());
+  if (threads.empty())
+    threads.push_back(llmThreads > 0 ? int64_t(llmThreads)
+                                     : int64_t(nibble_get_num_threads()));
+  std::vector<int64_t> prefill(benchPrefill.begin(), benchPrefill.end());
+  if (prefill.empty())
+    prefill = {32, 128, 512};
+  std::vector<int64_t> decodeAt(benchDecodeAt.begin(), benchDecodeAt.end());
+  if (decodeAt.empty())
+    decodeAt = {128, 1024};
+  nibble::runtime::LanguageModel &model = *opened.model;
+  llvm::errs() << llvm::format("%-8s %-8s %8s %8s %10s %12s\n", "threads",
+                               "test", "tokens", "context", "seconds",
+                               "tokens/s");
+  // One line per measurement: a human table on stderr, key=value on stdout.
+  auto report = [&](int64_t threadCount, const char *test, int64_t tokens,
+                    int64_t context,
+                    const nibble::runtime::BenchTiming &timing) {
+    llvm::errs() << llvm::format("%-8lld %-8s %8lld %8lld %10.4f %12.2f\n",
+                                 static_cast<long long>(threadCount), test,
+                                 static_cast<long long>(tokens),
+                                 static_cast<long long>(context),
+                                 timing.seconds, timing.tokensPerSecond);
+    std::printf("bench threads=%lld test=%s tokens=%lld context=%lld "
+                "seconds=%.4f tokens_per_s=%.2f\n",
+                static_cast<long long>(threadCount), test,
+                static_cast<long long>(tokens), static_cast<long long>(context),
+                timing.seconds, timing.tokensPerSecond);
+    std::fflush(stdout);
+  };
+  for (int64_t threadCount : threads) {
+    if (nibble_set_num_threads(static_cast<int32_t>(threadCount)) != NIBBLE_OK)
+      return toolFailure(nibble_last_error());
+    for (int64_t tokens : prefill) {
+      nibble::runtime::BenchTiming timing;
+      if (nibble::runtime::benchPrefill(model, tokens, benchRepetitions,
+                                        timing) != NIBBLE_OK)
+        return toolFailure(nibble_last_error());
+      report(threadCount, "prefill", tokens, 0, timing);
+    }
+    for (int64_t context : decodeAt) {
+      nibble::runtime::BenchTiming timing;
+      if (nibble::runtime::benchDecode(model, context, benchDecodeTokens,
+                                       benchRepetitions, timing) != NIBBLE_OK)
+        return toolFailure(nibble_last_error());
+      report(threadCount, "decode", benchDecodeTokens, context, timing);
+    }
+  }
   return 0;
 }
 
@@ -694,17 +851,23 @@ int runLogits(OpenedModel &opened) {
 namespace nibble {
 
 bool llmSubcommandChosen() {
-  return generateCommand || perplexityCommand || logitsCommand;
+  return generateCommand || perplexityCommand || logitsCommand ||
+         benchCommand || chatCommand;
 }
 
 int runLlmSubcommand(MLIRContext &context) {
   llvm::Expected<OpenedModel> opened = openModel(context);
   if (!opened)
     return toolFailure(llvm::toString(opened.takeError()));
-  if (!logitsCommand && !opened->hasTokenizer)
+  if ((generateCommand || chatCommand || perplexityCommand) &&
+      !opened->hasTokenizer)
     return toolFailure("no tokenizer: give --tokenizer");
   if (generateCommand)
     return runGenerate(*opened);
+  if (chatCommand)
+    return runChat(*opened);
+  if (benchCommand)
+    return runBench(*opened);
   if (perplexityCommand)
     return runPerplexity(*opened);
   return runLogits(*opened);

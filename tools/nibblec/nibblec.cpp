@@ -39,6 +39,7 @@
 #include "frontends/onnx/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/WeightStore.h"
+#include "passes/WeightSummary.h"
 #include "support/OutputFiles.h"
 #include "support/SafeTensors.h"
 
@@ -117,6 +118,11 @@ static cl::opt<std::string>
                     "own with RTN as this #nibble.scheme body says, e.g. "
                     "w4a16 or \"w4, group = 32, asym\""),
            cl::cat(category));
+static cl::opt<bool> weightSummary(
+    "weight-summary",
+    cl::desc("Print the linear layers' parameters, bytes and bits per weight "
+             "(scales included) after quantization"),
+    cl::cat(category));
 static cl::opt<std::string> search("search",
                                    cl::desc("RTN scale search: absmax or mse"),
                                    cl::init("absmax"), cl::cat(category));
@@ -369,6 +375,10 @@ int main(int argc, char **argv) {
     if (failed(quantize(*module, *archive)))
       return kExitError;
   }
+
+  if (weightSummary)
+    llvm::errs() << "nibblec: " << nibble::summarizeWeights(*module).describe()
+                 << "\n";
 
   // Everything from here on is the registered pipeline nibble-compile-model,
   // then LLVM and the linker.

@@ -312,6 +312,26 @@ nibble_status checkShape(const nibble_model *model,
   return NIBBLE_OK;
 }
 
+/// Checks a buffer bound to `desc`, the `kind` tensor of the selected entry:
+/// its shape, that its size fits in memory (stored in `bytes`), and that
+/// only an empty one lacks data.
+nibble_status checkBuffer(const nibble_model *model,
+                          const nibble_tensor_desc &desc, const char *kind,
+                          const void *data, const int64_t *shape, int32_t rank,
+                          uint64_t &bytes) {
+  if (nibble_status status = checkShape(model, desc, kind, shape, rank))
+    return status;
+  uint64_t count;
+  if (!checkedElementCount(shape, rank, nibble_dtype_size(desc.dtype), count,
+                           bytes))
+    return fail(NIBBLE_ERROR_INVALID_ARGUMENT, "%s '%s': shape %s is too large",
+                kind, desc.name, formatShape(shape, rank, false).c_str());
+  if (!data && count != 0)
+    return fail(NIBBLE_ERROR_INVALID_ARGUMENT, "%s '%s': data is NULL", kind,
+                desc.name);
+  return NIBBLE_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -493,18 +513,10 @@ nibble_status nibble_model_bind_input(nibble_model *model, int32_t index,
   const nibble_tensor_desc &desc = model->entry().inputs[index];
   Binding &binding = model->state().inputs[index];
   binding.bound = false;
-  if (nibble_status status = checkShape(model, desc, "input", shape, rank))
+  uint64_t bytes;
+  if (nibble_status status =
+          checkBuffer(model, desc, "input", data, shape, rank, bytes))
     return status;
-  uint64_t count, bytes;
-  if (!checkedElementCount(shape, rank, nibble_dtype_size(desc.dtype), count,
-                           bytes))
-    return fail(NIBBLE_ERROR_INVALID_ARGUMENT,
-                "input '%s': shape %s is too "
-                "large",
-                desc.name, formatShape(shape, rank, false).c_str());
-  if (!data && count != 0)
-    return fail(NIBBLE_ERROR_INVALID_ARGUMENT, "input '%s': data is NULL",
-                desc.name);
   binding.descriptor.set(data, std::vector<int64_t>(shape, shape + rank));
   binding.bound = true;
   setArgument(model, NIBBLE_ARG_INPUT, index, binding);
@@ -522,15 +534,10 @@ nibble_status nibble_model_bind_output_shaped(nibble_model *model,
   const nibble_tensor_desc &desc = model->entry().outputs[index];
   Binding &binding = model->state().outputs[index];
   binding.bound = false;
-  if (nibble_status status = checkShape(model, desc, "output", shape, rank))
+  uint64_t needed;
+  if (nibble_status status =
+          checkBuffer(model, desc, "output", data, shape, rank, needed))
     return status;
-  uint64_t count, needed;
-  if (!checkedElementCount(shape, rank, nibble_dtype_size(desc.dtype), count,
-                           needed))
-    return fail(NIBBLE_ERROR_INVALID_ARGUMENT,
-                "output '%s': shape %s is too "
-                "large",
-                desc.name, formatShape(shape, rank, false).c_str());
   if (bytes < needed)
     return fail(NIBBLE_ERROR_MISMATCH,
                 "output '%s': buffer of %zu bytes is too small, %s %s needs "
@@ -538,9 +545,6 @@ nibble_status nibble_model_bind_output_shaped(nibble_model *model,
                 desc.name, bytes, nibble_dtype_name(desc.dtype),
                 formatShape(shape, rank, false).c_str(),
                 static_cast<unsigned long long>(needed));
-  if (!data && needed != 0)
-    return fail(NIBBLE_ERROR_INVALID_ARGUMENT, "output '%s': data is NULL",
-                desc.name);
   binding.descriptor.set(data, std::vector<int64_t>(shape, shape + rank));
   binding.bound = true;
   setArgument(model, NIBBLE_ARG_OUTPUT, index, binding);

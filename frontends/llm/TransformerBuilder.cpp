@@ -581,5 +581,15 @@ buildTransformer(MLIRContext &context, const TransformerConfig &config,
   return ModuleBuilder(context, config, options).build();
 }
 
+llvm::Expected<OwningOpRef<ModuleOp>>
+buildLoadedModel(MLIRContext &context, const LoadedModel &loaded,
+                 int64_t contextCapacity) {
+  BuildOptions options;
+  options.weightsArchive = loaded.archivePath;
+  options.packedWeights = loaded.archive.packedWeights;
+  options.contextCapacity = contextCapacity;
+  return buildTransformer(context, loaded.config, options);
+}
+
 } // namespace llm
 } // namespace nibble

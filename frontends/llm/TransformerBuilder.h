@@ -29,6 +29,7 @@
 #ifndef NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 #define NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 
+#include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/PackedWeights.h"
 #include "frontends/llm/TransformerConfig.h"
 
@@ -62,6 +63,12 @@ struct BuildOptions {
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildTransformer(mlir::MLIRContext &context, const TransformerConfig &config,
                  const BuildOptions &options);
+
+/// Builds the module of `loaded` (a model loadModel read: its archive and
+/// packed weights) with a KV cache of `contextCapacity` tokens.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildLoadedModel(mlir::MLIRContext &context, const LoadedModel &loaded,
+                 int64_t contextCapacity);
 
 } // namespace llm
 } // namespace nibble

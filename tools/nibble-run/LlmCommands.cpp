@@ -491,12 +491,8 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
         return packed.takeError();
       loaded->archive.packedWeights = std::move(*packed);
     }
-    nibble::llm::BuildOptions build;
-    build.weightsArchive = loaded->archivePath;
-    build.packedWeights = loaded->archive.packedWeights;
-    build.contextCapacity = capacity;
     llvm::Expected<OwningOpRef<ModuleOp>> built =
-        nibble::llm::buildTransformer(context, loaded->config, build);
+        nibble::llm::buildLoadedModel(context, *loaded, capacity);
     if (!built)
       return built.takeError();
     module = std::move(*built);

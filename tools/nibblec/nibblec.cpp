@@ -228,12 +228,8 @@ static llvm::Expected<ImportedLlm> importLlm(MLIRContext &context,
       nibble::llm::loadModel(inputName(), archivePath, load);
   if (!loaded)
     return loaded.takeError();
-  nibble::llm::BuildOptions build;
-  build.weightsArchive = loaded->archivePath;
-  build.packedWeights = loaded->archive.packedWeights;
-  build.contextCapacity = capacity;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      nibble::llm::buildTransformer(context, loaded->config, build);
+      nibble::llm::buildLoadedModel(context, *loaded, capacity);
   if (!module)
     return module.takeError();
   return ImportedLlm{std::move(*module), loaded->tokenizerPath};

@@ -57,6 +57,10 @@ def NibbleRTN : Pass<"nibble-rtn", "mlir::ModuleOp"> {
     Option<"outputWeights", "output-weights", "std::string", "\"\"",
            "Safetensors file for the packed weights (default: the input "
            "archive's name with .rtn.safetensors)">,
+    Option<"schemeText", "scheme", "std::string", "\"\"",
+           "A #nibble.scheme body, e.g. \"w4, group = 32\", for the linears "
+           "without a scheme of their own (instead of format, bits, group, "
+           "sym, scale-type, double-quant and act)">,
   ];
 }
 

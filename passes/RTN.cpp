@@ -12,6 +12,7 @@
 #include "passes/WeightStore.h"
 #include "passes/numerics/Packing.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -189,6 +190,14 @@ struct QuantizedParams {
 
 FailureOr<SchemeAttr> NibbleRTNPass::getOptionScheme() {
   MLIRContext *ctx = &getContext();
+  if (!schemeText.empty()) {
+    auto scheme = dyn_cast_or_null<SchemeAttr>(
+        parseAttribute("#nibble.scheme<" + schemeText + ">", ctx));
+    if (!scheme)
+      return getOperation().emitError("nibble-rtn: scheme='")
+             << schemeText << "' is not a scheme";
+    return scheme;
+  }
   Type scale;
   if (scaleType == "f32")
     scale = Float32Type::get(ctx);

@@ -2,6 +2,13 @@
 // RUN: nibble-opt %s --split-input-file --nibble-rtn="bits=4 group=4" | FileCheck %s --check-prefix=W4
 // RUN: nibble-opt %s --split-input-file --nibble-rtn="bits=4 group=4 sym=false" | FileCheck %s --check-prefix=ASYM
 // RUN: nibble-opt %s --split-input-file --nibble-rtn="format=nf4 group=0" | FileCheck %s --check-prefix=NF4
+// The scheme option gives the same as the options it stands for, and
+// overrides them; a body that is not a scheme is refused.
+// RUN: nibble-opt %s --split-input-file --nibble-rtn="scheme=w8a16 bits=2" | FileCheck %s
+// RUN: nibble-opt %s --split-input-file --nibble-rtn="scheme='w4, group = 4'" | FileCheck %s --check-prefix=W4
+// RUN: not nibble-opt %s --split-input-file --nibble-rtn="scheme=w9" 2>&1 | FileCheck %s --check-prefix=BADSCHEME
+// BADSCHEME: integer weights must have 2 to 8 bits, found 9
+// BADSCHEME: error: nibble-rtn: scheme='w9' is not a scheme
 
 // Packed codes below are worked out by hand from the code semantics in
 // passes/numerics/Quantizer.h: symmetric b-bit codes are offset binary

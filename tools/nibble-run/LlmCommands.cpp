@@ -358,17 +358,12 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
   return std::string(library);
 }
 
-/// Sets --scheme on every linear and runs nibble-rtn, writing the packed
-/// weights to `archivePath`.
+/// Runs nibble-rtn with --scheme, writing the packed weights to
+/// `archivePath`.
 LogicalResult quantizeModule(ModuleOp module, StringRef archivePath) {
-  Attribute parsed = parseAttribute("#nibble.scheme<" + quantScheme + ">",
-                                    module.getContext());
-  auto scheme = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
-  if (!scheme)
-    return module.emitError("--scheme='") << quantScheme << "' is not a scheme";
-  module.walk([&](nibble::LinearOp linear) { linear.setSchemeAttr(scheme); });
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   nibble::NibbleRTNOptions options;
+  options.schemeText = quantScheme;
   options.outputWeights = archivePath.str();
   pm.addPass(nibble::createNibbleRTN(options));
   return pm.run(module);

@@ -191,20 +191,12 @@ static std::string outputStem(StringRef output) {
   return std::string(path);
 }
 
-/// Sets `scheme` on every linear that has none and runs nibble-rtn, which
-/// writes the packed weights to `archivePath`.
+/// Runs nibble-rtn with --scheme for the linears without a scheme of their
+/// own, writing the packed weights to `archivePath`.
 static LogicalResult quantize(ModuleOp module, StringRef archivePath) {
-  Attribute parsed =
-      parseAttribute("#nibble.scheme<" + scheme + ">", module.getContext());
-  auto schemeAttr = dyn_cast_or_null<nibble::SchemeAttr>(parsed);
-  if (!schemeAttr)
-    return module.emitError("--scheme='") << scheme << "' is not a scheme";
-  module.walk([&](nibble::LinearOp linear) {
-    if (!linear.getSchemeAttr())
-      linear.setSchemeAttr(schemeAttr);
-  });
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   nibble::NibbleRTNOptions options;
+  options.schemeText = scheme;
   options.scaleSearch = search;
   options.outputWeights = archivePath.str();
   pm.addPass(nibble::createNibbleRTN(options));
@@ -388,9 +380,12 @@ int main(int argc, char **argv) {
     spec.tokenizerSource = tokenizerSource;
   if (emitsIR) {
     std::string text =
-        "// " + commandLine(argc, argv) +
-        "\n// nibble IR after import and quantization; nibblec compiles it "
-        "with\n//   nibble-opt --nibble-compile-model='" +
+        "// " + commandLine(argc, argv) + "\n// nibble IR after import" +
+        (scheme.empty() ? std::string()
+                        : " and nibble-rtn=\"scheme='" + scheme +
+                              "' search=" + search + "\"") +
+        "; nibblec compiles it with\n//   nibble-opt "
+        "--nibble-compile-model='" +
         (entries.empty() ? std::string()
                          : "entries=" + llvm::join(entries, ",") + " ") +
         "model-name=" + spec.modelName + " weights-file=" +

@@ -14,6 +14,8 @@
 #ifndef NIBBLE_COMPILER_MODELABI_H
 #define NIBBLE_COMPILER_MODELABI_H
 
+#include "dialects/NibbleDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -23,8 +25,6 @@
 
 namespace nibble {
 
-/// Argument attribute giving an input's name (otherwise "input<i>").
-inline constexpr llvm::StringLiteral kInputNameAttrName = "nibble.name";
 /// Argument and result attribute (unit) marking an i8 tensor that holds
 /// unsigned bytes (ONNX uint8): its interface dtype is U8, not I8.
 inline constexpr llvm::StringLiteral kUnsignedAttrName = "nibble.unsigned";

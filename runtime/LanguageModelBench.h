@@ -18,7 +18,8 @@
 namespace nibble {
 namespace runtime {
 
-/// One measurement: the median over its repetitions.
+/// One measurement: the median over its repetitions (each measurement first
+/// runs one untimed repetition to warm up).
 struct BenchTiming {
   /// Seconds of the timed calls of the median repetition.
   double seconds = 0;

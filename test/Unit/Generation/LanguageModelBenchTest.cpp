@@ -42,7 +42,9 @@ TEST(LanguageModelBenchTest, PrefillIsOneCallFromTheStart) {
   BenchTiming timing;
   ASSERT_EQ(benchPrefill(model, 128, 3, timing), NIBBLE_OK);
   using Call = std::pair<int64_t, int64_t>;
-  EXPECT_EQ(model.calls, (std::vector<Call>{{0, 128}, {0, 128}, {0, 128}}));
+  // One warm-up call, then the 3 timed ones.
+  EXPECT_EQ(model.calls,
+            (std::vector<Call>{{0, 128}, {0, 128}, {0, 128}, {0, 128}}));
   EXPECT_EQ(model.lastLogitsRows, 1);
   EXPECT_GE(timing.seconds, 0.0);
   if (timing.seconds > 0) {
@@ -55,14 +57,17 @@ TEST(LanguageModelBenchTest, DecodeFillsTheContextThenStepsOneToken) {
   BenchTiming timing;
   ASSERT_EQ(benchDecode(model, 1030, 3, 1, timing), NIBBLE_OK);
   using Call = std::pair<int64_t, int64_t>;
-  EXPECT_EQ(
-      model.calls,
-      (std::vector<Call>{
-          {0, 512}, {512, 512}, {1024, 6}, {1030, 1}, {1031, 1}, {1032, 1}}));
-  // No context: decode from position 0.
+  // A warm-up repetition, then the timed one: the same calls twice.
+  std::vector<Call> repetition = {{0, 512},  {512, 512}, {1024, 6},
+                                  {1030, 1}, {1031, 1},  {1032, 1}};
+  std::vector<Call> expected = repetition;
+  expected.insert(expected.end(), repetition.begin(), repetition.end());
+  EXPECT_EQ(model.calls, expected);
+  // No context: decode from position 0 (warm-up and 2 repetitions).
   model.calls.clear();
   ASSERT_EQ(benchDecode(model, 0, 2, 2, timing), NIBBLE_OK);
-  EXPECT_EQ(model.calls, (std::vector<Call>{{0, 1}, {1, 1}, {0, 1}, {1, 1}}));
+  EXPECT_EQ(model.calls, (std::vector<Call>{
+                             {0, 1}, {1, 1}, {0, 1}, {1, 1}, {0, 1}, {1, 1}}));
 }
 
 TEST(LanguageModelBenchTest, Errors) {

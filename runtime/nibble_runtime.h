@@ -93,8 +93,10 @@ NIBBLE_API const char *nibble_dtype_name(nibble_dtype dtype);
  * every weight's dtype and shape against it and allocates the model's states
  * (zeroed). A path without '/' is taken relative to the current directory
  * (not searched for). Models opened from one library share one mapping of
- * the weights; each has its own states (a language model's KV cache), so
- * each is one independent session. On success, stores the model in `*out`
+ * the weights (the code holds the bound pointers, so a second open that
+ * resolves to another weights file fails with NIBBLE_ERROR_MISMATCH while
+ * the first is open); each has its own states (a language model's KV
+ * cache), so each is one independent session. On success, stores the model in `*out`
  * with its first entry point selected.
  */
 NIBBLE_API nibble_status nibble_model_open(const char *library_path,

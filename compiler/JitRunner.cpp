@@ -117,6 +117,7 @@ JitSession::create(ModuleOp module, const JitOptions &options) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   LowerToLLVMOptions lowerOptions;
   lowerOptions.weights = options.weights;
+  lowerOptions.kernels = options.kernels;
   buildLowerToLLVMPipeline(pm, lowerOptions);
   if (failed(pm.run(module)))
     return makeError("lowering the module to LLVM failed");

@@ -9,6 +9,7 @@
 #ifndef NIBBLE_COMPILER_JITRUNNER_H
 #define NIBBLE_COMPILER_JITRUNNER_H
 
+#include "compiler/KernelChoice.h"
 #include "compiler/Passes.h"
 #include "support/Npy.h"
 
@@ -35,6 +36,8 @@ struct JitOptions {
   /// Threads that run the parallel loops (0 = the runtime's default:
   /// $NIBBLE_NUM_THREADS, else the number of CPUs).
   unsigned numThreads = 0;
+  /// Generated kernels for this machine, or the reference lowering.
+  KernelChoice kernels = KernelChoice::Fast;
 };
 
 /// A module lowered and JIT-compiled once, whose functions can be called

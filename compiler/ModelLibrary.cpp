@@ -89,6 +89,10 @@ llvm::Expected<LoweredModel> lowerModel(ModuleOp module, const ModelSpec &spec,
           : llvm::sys::path::filename((stem + ".weights.safetensors").str())
                 .str();
   options.embedWeights = spec.embedWeights;
+  // Kernels are chosen for the machine the code is generated for.
+  options.kernels = spec.kernels;
+  options.targetTriple = machine.getTargetTriple().str();
+  options.targetFeatures = machine.getTargetFeatureString().str();
   if (!spec.tokenizerSource.empty())
     options.properties.push_back("tokenizer=" +
                                  tokenizerFileName(spec.tokenizerSource, stem));

@@ -11,6 +11,7 @@
 #ifndef NIBBLE_COMPILER_MODELLIBRARY_H
 #define NIBBLE_COMPILER_MODELLIBRARY_H
 
+#include "compiler/KernelChoice.h"
 #include "compiler/ModelAbi.h"
 #include "compiler/Target.h"
 
@@ -46,6 +47,8 @@ struct ModelSpec {
   /// The tokenizer (a GGUF file or tokenizer.json) to put next to the
   /// compiled model and name in its `tokenizer` property ("" = none).
   std::string tokenizerSource;
+  /// Generated kernels for the target machine, or the reference lowering.
+  KernelChoice kernels = KernelChoice::Fast;
 };
 
 /// The module lowered to LLVM IR and the interface it exports.

@@ -3,6 +3,8 @@
 #ifndef NIBBLE_COMPILER_PASSES_H
 #define NIBBLE_COMPILER_PASSES_H
 
+#include "compiler/KernelChoice.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -39,6 +41,21 @@ void populateNibbleToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// math; populateNibbleToLinalgPatterns includes them.
 void populateTransformerToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// Options shared by the pipelines that generate code: the kernels and the
+/// target they are chosen for.
+#define NIBBLE_KERNEL_OPTIONS                                                  \
+  Option<KernelChoice> kernels{                                                \
+      *this, "kernels", llvm::cl::desc("Lowering of linears"),                 \
+      llvm::cl::init(KernelChoice::Fast), kernelChoiceValues()};               \
+  Option<std::string> targetTriple{                                            \
+      *this, "target-triple",                                                  \
+      llvm::cl::desc("Target triple kernels are chosen for (empty: the "       \
+                     "host)")};                                                \
+  Option<std::string> targetFeatures{                                          \
+      *this, "target-features",                                                \
+      llvm::cl::desc("LLVM target features kernels are chosen for (with an "   \
+                     "empty triple: the host's)")};
+
 /// Options of the lowering pipeline to the LLVM dialect.
 struct LowerToLLVMOptions
     : public mlir::PassPipelineOptions<LowerToLLVMOptions> {
@@ -50,6 +67,7 @@ struct LowerToLLVMOptions
       llvm::cl::desc("Smallest estimated loop-nest work run on several "
                      "threads (nibble-outline-parallel-loops min-work)"),
       llvm::cl::init(65536)};
+  NIBBLE_KERNEL_OPTIONS
 };
 
 /// nibble (tensors) -> LLVM dialect, through the reference lowering,
@@ -84,6 +102,7 @@ struct CompileModelOptions
       llvm::cl::desc("Smallest estimated loop-nest work run on several "
                      "threads"),
       llvm::cl::init(65536)};
+  NIBBLE_KERNEL_OPTIONS
 };
 
 /// nibble IR -> the LLVM dialect of a compiled model:

@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - nibble lowering pipelines --------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/cpu/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -15,6 +16,12 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
   NibbleMaterializeParamsOptions materialize;
   materialize.weights = options.weights;
   pm.addPass(createNibbleMaterializeParams(materialize));
+  if (options.kernels == KernelChoice::Fast) {
+    NibbleCpuSelectKernelsOptions select;
+    select.triple = options.targetTriple;
+    select.features = options.targetFeatures;
+    pm.addPass(createNibbleCpuSelectKernels(select));
+  }
   pm.addPass(createNibbleLowerToLinalg());
   // The path from tensors to the LLVM dialect, upstream passes plus the two
   // that make large parallel loops multi-threaded. Written as text: it is the
@@ -40,6 +47,8 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
+      // Generated kernels: vectors to LLVM vectors (tree reductions).
+      "convert-vector-to-llvm{reassociate-fp-reductions},"
       // LLVM intrinsics where LLVM has them; calls into libm (erff, tanhf,
       // ...) for the rest.
       "convert-math-to-llvm,"
@@ -72,6 +81,9 @@ void buildCompileModelPipeline(OpPassManager &pm,
   pm.addPass(createNibbleExportModelAbi(abi));
   LowerToLLVMOptions lower;
   lower.parallelMinWork = options.parallelMinWork;
+  lower.kernels = options.kernels;
+  lower.targetTriple = options.targetTriple;
+  lower.targetFeatures = options.targetFeatures;
   buildLowerToLLVMPipeline(pm, lower);
 }
 

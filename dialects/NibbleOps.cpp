@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -328,6 +329,37 @@ LogicalResult DequantizeOp::verify() {
            << formatShape(scale.getShape())
            << " does not broadcast to the input shape "
            << formatShape(input.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// KernelCallOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelCallOp::verify() {
+  if (getResults().size() != getOutputs().size())
+    return emitOpError("has ") << getResults().size() << " results for "
+                               << getOutputs().size() << " outputs";
+  for (auto [index, output, result] :
+       llvm::enumerate(getOutputs(), getResults()))
+    if (output.getType() != result.getType())
+      return emitOpError("result #")
+             << index << " has type " << result.getType()
+             << " but its output has type " << output.getType();
+  return success();
+}
+
+LogicalResult
+KernelCallOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto kernel = symbolTable.lookupNearestSymbolFrom<FunctionOpInterface>(
+      *this, getKernelAttr());
+  if (!kernel)
+    return emitOpError("'") << getKernel() << "' does not name a function";
+  size_t operands = getInputs().size() + getOutputs().size();
+  if (kernel.getNumArguments() != operands)
+    return emitOpError("kernel '")
+           << getKernel() << "' takes " << kernel.getNumArguments()
+           << " arguments, but the call passes " << operands;
   return success();
 }
 

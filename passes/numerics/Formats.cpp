@@ -66,6 +66,26 @@ const char *elementFormatName(ElementFormat format) {
   return "unknown";
 }
 
+std::vector<float> codebookLevels(ElementFormat format) {
+  std::vector<float> levels;
+  switch (format) {
+  case ElementFormat::NF4:
+    levels.assign(nf4Levels().begin(), nf4Levels().end());
+    break;
+  case ElementFormat::FP4E2M1:
+    for (unsigned code = 0; code < 16; ++code)
+      levels.push_back(decodeFP4E2M1(code));
+    break;
+  case ElementFormat::FP8E4M3:
+    for (unsigned code = 0; code < 256; ++code)
+      levels.push_back(decodeFP8E4M3(code));
+    break;
+  case ElementFormat::Int:
+    break;
+  }
+  return levels;
+}
+
 const std::array<float, 16> &nf4Levels() {
   static const std::array<float, 16> levels = {-1.0f,
                                                -0.6961928009986877f,

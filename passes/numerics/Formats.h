@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace nibble::numerics {
 
@@ -38,6 +39,10 @@ const char *elementFormatName(ElementFormat format);
 /// The 16 NF4 levels in code order (code 0 = -1.0, code 7 = 0.0, code 15 =
 /// 1.0), exactly the table of bitsandbytes / QLoRA.
 const std::array<float, 16> &nf4Levels();
+
+/// The value of every code of a code-book format, in code order: 16 for NF4
+/// and FP4 E2M1, 256 for FP8 E4M3 (NaN codes included). Empty for Int.
+std::vector<float> codebookLevels(ElementFormat format);
 
 /// Value of an FP4 E2M1 code (low 4 bits used; bit 3 is the sign).
 float decodeFP4E2M1(uint8_t code);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/cpu/Passes.h"
 #include "dialects/NibbleDialect.h"
 #include "passes/Passes.h"
 
@@ -29,12 +30,14 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   nibble::registerNibblePasses();
   nibble::registerNibbleCompilerPasses();
+  nibble::registerNibbleCpuPasses();
   nibble::registerNibbleCompilerPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
+  nibble::registerKernelCallBufferization(registry);
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv, "nibble optimizer driver\n", registry);
   mlir::MlirOptMainConfig config =

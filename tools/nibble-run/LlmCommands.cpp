@@ -119,6 +119,12 @@ cl::opt<bool> keepQuantization(
              "cached apart from the float one)"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
+cl::opt<nibble::KernelChoice>
+    llmKernels("kernels", cl::desc("Lowering of linear layers"),
+               cl::init(nibble::KernelChoice::Fast),
+               nibble::kernelChoiceValues(), cl::sub(generateCommand),
+               cl::sub(perplexityCommand), cl::sub(logitsCommand),
+               cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> useJit(
     "jit",
     cl::desc("GGUF and Hugging Face models: run through the in-process JIT "
@@ -307,8 +313,9 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
       llvm::sys::fs::getMainExecutable("nibble-run", (void *)&cacheDirectory);
   std::string key = std::string(absoluteArchive) + "|" + fileStamp(archive) +
                     "|capacity=" + std::to_string(capacity) +
-                    "|layers=" + std::to_string(layerLimit) + "|" + self + "|" +
-                    fileStamp(self);
+                    "|layers=" + std::to_string(layerLimit) +
+                    "|kernels=" + std::to_string(int(llmKernels.getValue())) +
+                    "|" + self + "|" + fileStamp(self);
   llvm::SmallString<256> dir(cacheDirectory());
   llvm::sys::path::append(
       dir, "compiled",
@@ -338,6 +345,7 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
   spec.modelName = llvm::sys::path::stem(modelPath).str();
   spec.weightsFile = std::string(absoluteArchive);
   spec.tokenizerSource = tokenizerSource.str();
+  spec.kernels = llmKernels;
   nibble::LibraryOutput output;
   llvm::SmallString<256> stem(building);
   llvm::sys::path::append(stem, "model");
@@ -446,6 +454,7 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
   OpenedModel opened;
   nibble::JitOptions jitOptions;
   jitOptions.numThreads = llmThreads;
+  jitOptions.kernels = llmKernels;
   OwningOpRef<ModuleOp> module;
   std::string tokenizerSource = tokenizerPath;
   if (StringRef(modelPath).ends_with(".mlir")) {

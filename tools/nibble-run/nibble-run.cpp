@@ -9,6 +9,7 @@
 
 #include "compiler/JitRunner.h"
 #include "compiler/Passes.h"
+#include "compiler/cpu/Passes.h"
 #include "dialects/NibbleDialect.h"
 #include "passes/Passes.h"
 #include "tools/nibble-run/LlmCommands.h"
@@ -45,6 +46,9 @@ static cl::opt<std::string>
             cl::value_desc("file.safetensors"), cl::init(""));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3));
+static cl::opt<nibble::KernelChoice>
+    kernels("kernels", cl::desc("Lowering of linear layers"),
+            cl::init(nibble::KernelChoice::Fast), nibble::kernelChoiceValues());
 static cl::opt<unsigned>
     threads("num-threads",
             cl::desc("Threads for parallel loops (0: $NIBBLE_NUM_THREADS, "
@@ -62,6 +66,7 @@ int main(int argc, char **argv) {
   registerAllPasses();
   nibble::registerNibblePasses();
   nibble::registerNibbleCompilerPasses();
+  nibble::registerNibbleCpuPasses();
   cl::ParseCommandLineOptions(
       argc, argv,
       "nibble-run: JIT-run a function of a module on .npy inputs, or an LLM\n"
@@ -72,6 +77,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
+  nibble::registerKernelCallBufferization(registry);
   MLIRContext context(registry);
   // A diagnostic names the op and its location; printing the whole op
   // (a function of a real model) would bury it under megabytes.
@@ -98,6 +104,7 @@ int main(int argc, char **argv) {
   options.weights = weights;
   options.optLevel = optLevel;
   options.numThreads = threads;
+  options.kernels = kernels;
   llvm::Expected<std::vector<nibble::NpyArray>> results =
       nibble::runFunction(*module, entryPoint, arrays, options);
   if (!results)

@@ -33,6 +33,7 @@
 #include "compiler/ModelLibrary.h"
 #include "compiler/Passes.h"
 #include "compiler/Target.h"
+#include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/TransformerBuilder.h"
@@ -126,6 +127,10 @@ static cl::opt<bool> weightSummary(
 static cl::opt<std::string> search("search",
                                    cl::desc("RTN scale search: absmax or mse"),
                                    cl::init("absmax"), cl::cat(category));
+static cl::opt<nibble::KernelChoice>
+    kernels("kernels", cl::desc("Lowering of linear layers"),
+            cl::init(nibble::KernelChoice::Fast), nibble::kernelChoiceValues(),
+            cl::cat(category));
 static cl::opt<bool> embedWeights(
     "embed-weights",
     cl::desc("Put the weights into the binary instead of a sidecar "
@@ -240,6 +245,7 @@ int main(int argc, char **argv) {
   registerAllPasses();
   nibble::registerNibblePasses();
   nibble::registerNibbleCompilerPasses();
+  nibble::registerNibbleCpuPasses();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "nibblec: the nibble ahead-of-time compiler\n");
@@ -248,6 +254,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<nibble::NibbleDialect>();
+  nibble::registerKernelCallBufferization(registry);
   nibble::registerOnnxImporterDialects(registry);
   MLIRContext context(registry);
   // A diagnostic names the op and its location; printing the whole op
@@ -374,6 +381,7 @@ int main(int argc, char **argv) {
   spec.entries.assign(entries.begin(), entries.end());
   spec.modelName = llvm::sys::path::stem(inputName()).str();
   spec.embedWeights = embedWeights;
+  spec.kernels = kernels;
   bool linking =
       emitAction == EmitAction::Library || emitAction == EmitAction::Executable;
   if (linking)
@@ -390,7 +398,10 @@ int main(int argc, char **argv) {
                          : "entries=" + llvm::join(entries, ",") + " ") +
         "model-name=" + spec.modelName + " weights-file=" +
         llvm::sys::path::filename(stem + ".weights.safetensors").str() +
-        (embedWeights ? " embed-weights" : "") + "'\n";
+        (embedWeights ? " embed-weights" : "") +
+        (kernels == nibble::KernelChoice::Reference ? " kernels=reference"
+                                                    : "") +
+        "'\n";
     llvm::raw_string_ostream body(text);
     module->print(body);
     if (llvm::Error error = nibble::writeFileAtomically(output, text))

@@ -15,6 +15,7 @@
 #include "compiler/JitLanguageModel.h"
 #include "compiler/JitRunner.h"
 #include "compiler/Passes.h"
+#include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/gguf/GgmlDequantize.h"
 #include "frontends/llm/GgufPacking.h"
@@ -54,6 +55,7 @@ std::unique_ptr<MLIRContext> makeContext() {
     registerAllPasses();
     nibble::registerNibblePasses();
     nibble::registerNibbleCompilerPasses();
+    nibble::registerNibbleCpuPasses();
     return true;
   }();
   (void)registered;
@@ -61,6 +63,7 @@ std::unique_ptr<MLIRContext> makeContext() {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<NibbleDialect>();
+  nibble::registerKernelCallBufferization(registry);
   auto context = std::make_unique<MLIRContext>(registry);
   context->loadAllAvailableDialects();
   return context;

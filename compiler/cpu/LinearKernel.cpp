@@ -1,0 +1,595 @@
+//===- LinearKernel.cpp - Fused dequantize-matmul kernels for CPUs --------===//
+//
+// Loop structure of a kernel (K = reduction, N = outputs, V = lanes, P =
+// codes per byte, R = rows, T = tokens):
+//
+//   xs = x, its chunks of P*V values reordered so that code p of byte j
+//        meets x[P*j + p] at lane j of vector p          (P > 1 only)
+//   for each tile of input rows:                         (scf.for)
+//     for each block of R output rows:                   (scf.parallel)
+//       for each block of T input rows (then single rows):
+//         acc[T][R] = 0                                  (vectors of V f32)
+//         for each scale group g:
+//           scale (zero point, min) of each of the R rows
+//           for each chunk of P*V weights in the group:
+//             for each row r: load V bytes, unpack P vectors of codes,
+//               dequantize, acc[t][r] += xs[t][...] * w (FMA)
+//         y[t][n] = reduce(acc[t][r]) (+ bias)
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/cpu/LinearKernel.h"
+#include "dialects/NibbleOps.h"
+#include "passes/QuantSpec.h"
+#include "passes/numerics/Formats.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+using namespace mlir;
+using namespace nibble;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// The operands of a linear, independent of its op
+//===----------------------------------------------------------------------===//
+
+/// What the kernel needs to know of a nibble.linear / nibble.qlinear.
+struct LinearSignature {
+  int64_t outputs = 0;   // N
+  int64_t reduction = 0; // K
+  /// Null for float weights.
+  SchemeAttr scheme;
+  /// The tensor operands after x, in kernel argument order.
+  SmallVector<RankedTensorType> weightOperands;
+  bool hasZeroPoints = false, hasMins = false, hasScaleScales = false,
+       hasBias = false;
+
+  /// Codes per byte of the packed weight (1 for float weights).
+  unsigned codesPerByte() const {
+    return scheme ? 8 / scheme.getContainerBits() : 1;
+  }
+  /// Weights along K that share a scale (K when there is one per row).
+  int64_t groupSize() const {
+    return scheme && scheme.getGranularity() == Granularity::Group
+               ? scheme.getGroupSize()
+               : reduction;
+  }
+};
+
+LinearSignature signatureOf(Operation *op) {
+  LinearSignature sig;
+  auto tensorType = [](Value value) {
+    return cast<RankedTensorType>(value.getType());
+  };
+  if (auto linear = dyn_cast<LinearOp>(op)) {
+    RankedTensorType weight = linear.getWeight().getType();
+    sig.outputs = weight.getDimSize(0);
+    sig.reduction = weight.getDimSize(1);
+    sig.weightOperands.push_back(weight);
+    if (linear.getBias()) {
+      sig.hasBias = true;
+      sig.weightOperands.push_back(tensorType(linear.getBias()));
+    }
+    return sig;
+  }
+  auto qlinear = cast<QLinearOp>(op);
+  sig.scheme = qlinear.getScheme();
+  sig.outputs = qlinear.getOutputSize();
+  sig.reduction = qlinear.getReductionSize();
+  sig.weightOperands.push_back(qlinear.getWeight().getType());
+  sig.weightOperands.push_back(qlinear.getScales().getType());
+  auto add = [&](Value value, bool &flag) {
+    if (!value)
+      return;
+    flag = true;
+    sig.weightOperands.push_back(tensorType(value));
+  };
+  add(qlinear.getZeroPoints(), sig.hasZeroPoints);
+  add(qlinear.getMins(), sig.hasMins);
+  add(qlinear.getScaleScales(), sig.hasScaleScales);
+  add(qlinear.getBias(), sig.hasBias);
+  return sig;
+}
+
+/// A 2-D (or 1-D) buffer type for a kernel argument: `shape` with a unit
+/// inner stride and dynamic outer strides and offset.
+MemRefType kernelBufferType(ArrayRef<int64_t> shape, Type elementType) {
+  MLIRContext *ctx = elementType.getContext();
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  strides.back() = 1;
+  return MemRefType::get(
+      shape, elementType,
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+}
+
+//===----------------------------------------------------------------------===//
+// The kernel body
+//===----------------------------------------------------------------------===//
+
+/// Emits the body of one kernel function.
+class LinearKernelEmitter {
+public:
+  LinearKernelEmitter(const LinearSignature &sig,
+                      const LinearKernelConfig &config, func::FuncOp func,
+                      Value codebook)
+      : sig(sig), config(config), codebook(codebook), lanes(config.lanes),
+        perByte(sig.codesPerByte()), chunk(int64_t(perByte) * config.lanes) {
+    ValueRange args = func.getArguments();
+    x = args.front();
+    y = args.back();
+    args = args.drop_front().drop_back();
+    weight = args[0];
+    size_t next = 1;
+    if (sig.scheme)
+      scales = args[next++];
+    if (sig.hasZeroPoints)
+      zeroPoints = args[next++];
+    if (sig.hasMins)
+      mins = args[next++];
+    if (sig.hasScaleScales)
+      scaleScales = args[next++];
+    if (sig.hasBias)
+      bias = args[next++];
+  }
+
+  /// Emits the whole body at the builder's insertion point.
+  void emit(OpBuilder &b, Location loc);
+
+private:
+  Value index(OpBuilder &b, Location loc, int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  VectorType f32Vector(OpBuilder &b) {
+    return VectorType::get({lanes}, b.getF32Type());
+  }
+  Value toF32(OpBuilder &b, Location loc, Value value) {
+    if (value.getType().isF32())
+      return value;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  }
+  Value splat(OpBuilder &b, Location loc, Value scalar) {
+    return vector::BroadcastOp::create(
+        b, loc, VectorType::get({lanes}, scalar.getType()), scalar);
+  }
+
+  /// x with every chunk reordered for the unpacked codes (a new buffer).
+  Value emitReorderedInput(OpBuilder &b, Location loc, Value tokens);
+  /// The output rows [n0, n0 + rows) of input rows [m0, m0 + count).
+  void emitBlock(OpBuilder &b, Location loc, Value xs, Value n0, Value m0,
+                 unsigned count);
+
+  /// Per-row factors of one scale group.
+  struct RowFactors {
+    Value scale; // vector of f32 (packed weights only)
+    Value zero;  // vector of i32 (integer codes without mins)
+    Value min;   // vector of f32 (mins)
+  };
+  RowFactors emitRowFactors(OpBuilder &b, Location loc, Value row, Value group);
+  /// The `perByte` dequantized weight vectors of row `row` at element
+  /// `k` (the start of a chunk).
+  SmallVector<Value> emitWeightVectors(OpBuilder &b, Location loc, Value row,
+                                       Value k, const RowFactors &factors);
+
+  const LinearSignature &sig;
+  const LinearKernelConfig &config;
+  Value codebook;
+  int64_t lanes, perByte, chunk;
+  Value x, y, weight, scales, zeroPoints, mins, scaleScales, bias;
+};
+
+void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
+  Value tokens = memref::DimOp::create(b, loc, x, 0);
+  Value xs = perByte > 1 ? emitReorderedInput(b, loc, tokens) : x;
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  Value tile = index(b, loc, config.tokenTile);
+  Value blockTokens = index(b, loc, config.tokens);
+  Value rowBlocks = index(b, loc, sig.outputs / config.rows);
+  Value rowsPerBlock = index(b, loc, config.rows);
+
+  scf::ForOp::create(
+      b, loc, zero, tokens, tile, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value tileStart, ValueRange) {
+        Value tileEnd = arith::MinSIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, tileStart, tile), tokens);
+        Value count = arith::SubIOp::create(b, loc, tileEnd, tileStart);
+        Value fullEnd = arith::AddIOp::create(
+            b, loc, tileStart,
+            arith::MulIOp::create(
+                b, loc, arith::DivUIOp::create(b, loc, count, blockTokens),
+                blockTokens));
+        scf::ParallelOp::create(
+            b, loc, ValueRange{zero}, ValueRange{rowBlocks}, ValueRange{one},
+            [&](OpBuilder &b, Location loc, ValueRange ivs) {
+              Value n0 = arith::MulIOp::create(b, loc, ivs[0], rowsPerBlock);
+              scf::ForOp::create(
+                  b, loc, tileStart, fullEnd, blockTokens, ValueRange{},
+                  [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                    emitBlock(b, loc, xs, n0, m0, config.tokens);
+                    scf::YieldOp::create(b, loc);
+                  });
+              scf::ForOp::create(
+                  b, loc, fullEnd, tileEnd, one, ValueRange{},
+                  [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                    emitBlock(b, loc, xs, n0, m0, 1);
+                    scf::YieldOp::create(b, loc);
+                  });
+            });
+        scf::YieldOp::create(b, loc);
+      });
+  func::ReturnOp::create(b, loc);
+}
+
+Value LinearKernelEmitter::emitReorderedInput(OpBuilder &b, Location loc,
+                                              Value tokens) {
+  auto type =
+      MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getF32Type());
+  Value reordered = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
+  // Lane j of vector p takes x[P*j + p]: the code of byte j at bit p*c.
+  SmallVector<int64_t> mask;
+  for (int64_t p = 0; p < perByte; ++p)
+    for (int64_t j = 0; j < lanes; ++j)
+      mask.push_back(perByte * j + p);
+  auto chunkType = VectorType::get({chunk}, b.getF32Type());
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  scf::ForOp::create(
+      b, loc, zero, tokens, one, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value m, ValueRange) {
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              Value values = vector::LoadOp::create(b, loc, chunkType, x,
+                                                    ValueRange{m, k});
+              Value shuffled =
+                  vector::ShuffleOp::create(b, loc, values, values, mask);
+              vector::StoreOp::create(b, loc, shuffled, reordered,
+                                      ValueRange{m, k});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+  return reordered;
+}
+
+LinearKernelEmitter::RowFactors
+LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
+                                    Value group) {
+  RowFactors factors;
+  if (!sig.scheme)
+    return factors;
+  SchemeAttr scheme = sig.scheme;
+  Value scaleRow =
+      scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
+  Value scaleCol =
+      scheme.getGranularity() == Granularity::Group ? group : index(b, loc, 0);
+  // The scale exactly as the reference lowering computes it.
+  Value scale =
+      memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, scaleCol});
+  if (scheme.hasDoubleQuant()) {
+    Value code = arith::UIToFPOp::create(b, loc, b.getF32Type(), scale);
+    Value flat = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(
+            b, loc, scaleRow,
+            index(b, loc, scheme.getGroupsPerRow(sig.reduction))),
+        scaleCol);
+    Value superIndex = arith::DivUIOp::create(
+        b, loc, flat, index(b, loc, scheme.getDoubleQuantGroup()));
+    Value superScale =
+        memref::LoadOp::create(b, loc, scaleScales, ValueRange{superIndex});
+    scale = arith::MulFOp::create(b, loc, code, superScale);
+  }
+  factors.scale = splat(b, loc, toF32(b, loc, scale));
+  if (scheme.hasMins()) {
+    Value min =
+        memref::LoadOp::create(b, loc, mins, ValueRange{scaleRow, scaleCol});
+    factors.min = splat(b, loc, toF32(b, loc, min));
+  } else if (scheme.getFormat() == WeightFormat::Int) {
+    Value zero;
+    if (scheme.getSymmetric()) {
+      zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                          1 << (scheme.getBits() - 1));
+    } else {
+      Value code = memref::LoadOp::create(b, loc, zeroPoints,
+                                          ValueRange{scaleRow, scaleCol});
+      zero = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
+    }
+    factors.zero = splat(b, loc, zero);
+  }
+  return factors;
+}
+
+SmallVector<Value>
+LinearKernelEmitter::emitWeightVectors(OpBuilder &b, Location loc, Value row,
+                                       Value k, const RowFactors &factors) {
+  VectorType f32Type = f32Vector(b);
+  if (!sig.scheme) {
+    Type elementType = cast<MemRefType>(weight.getType()).getElementType();
+    Value values =
+        vector::LoadOp::create(b, loc, VectorType::get({lanes}, elementType),
+                               weight, ValueRange{row, k});
+    if (!elementType.isF32())
+      values = arith::ExtFOp::create(b, loc, f32Type, values);
+    return {values};
+  }
+  SchemeAttr scheme = sig.scheme;
+  unsigned container = scheme.getContainerBits();
+  Value byteCol =
+      perByte == 1 ? k
+                   : arith::DivUIOp::create(b, loc, k, index(b, loc, perByte))
+                         .getResult();
+  auto i32Type = VectorType::get({lanes}, b.getI32Type());
+  Value bytes =
+      vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()),
+                             weight, ValueRange{row, byteCol});
+  Value words = arith::ExtUIOp::create(b, loc, i32Type, bytes);
+  auto i32Splat = [&](int64_t value) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(value)));
+  };
+  SmallVector<Value> result;
+  for (int64_t p = 0; p < perByte; ++p) {
+    Value code = words;
+    if (p > 0)
+      code = arith::ShRUIOp::create(b, loc, code, i32Splat(p * container));
+    if (p + 1 < perByte)
+      code =
+          arith::AndIOp::create(b, loc, code, i32Splat((1 << container) - 1));
+    Value level;
+    if (factors.min) {
+      level = arith::SIToFPOp::create(b, loc, f32Type, code);
+    } else if (factors.zero) {
+      level = arith::SIToFPOp::create(
+          b, loc, f32Type, arith::SubIOp::create(b, loc, code, factors.zero));
+    } else {
+      Value zero = index(b, loc, 0);
+      Value all = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(VectorType::get({lanes}, b.getI1Type()),
+                                 true));
+      Value none = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
+      level =
+          vector::GatherOp::create(b, loc, f32Type, codebook, ValueRange{zero},
+                                   code, all, none, IntegerAttr());
+    }
+    // float(code - zero) * scale (+ min): the reference's arithmetic, with
+    // the product and the sum rounded separately.
+    Value value = arith::MulFOp::create(b, loc, level, factors.scale);
+    if (factors.min)
+      value = arith::AddFOp::create(b, loc, value, factors.min);
+    result.push_back(value);
+  }
+  return result;
+}
+
+void LinearKernelEmitter::emitBlock(OpBuilder &b, Location loc, Value xs,
+                                    Value n0, Value m0, unsigned count) {
+  unsigned rows = config.rows;
+  VectorType f32Type = f32Vector(b);
+  Value zeroVector = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
+  SmallVector<Value> init(count * rows, zeroVector);
+  SmallVector<Value> rowIndex, tokenIndex;
+  for (unsigned r = 0; r < rows; ++r)
+    rowIndex.push_back(
+        arith::AddIOp::create(b, loc, n0, index(b, loc, r)).getResult());
+  for (unsigned t = 0; t < count; ++t)
+    tokenIndex.push_back(
+        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+
+  int64_t groupSize = sig.groupSize();
+  int64_t groups = sig.reduction / groupSize;
+  int64_t chunksPerGroup = groupSize / chunk;
+
+  // One chunk: every row's weight vectors times every token's x.
+  auto chunkStep = [&](OpBuilder &b, Location loc, Value k,
+                       ArrayRef<RowFactors> factors, ValueRange accs) {
+    SmallVector<Value> next(accs.begin(), accs.end());
+    for (unsigned r = 0; r < rows; ++r) {
+      SmallVector<Value> weights =
+          emitWeightVectors(b, loc, rowIndex[r], k, factors[r]);
+      for (int64_t p = 0; p < perByte; ++p) {
+        Value kp =
+            p == 0 ? k
+                   : arith::AddIOp::create(b, loc, k, index(b, loc, p * lanes))
+                         .getResult();
+        for (unsigned t = 0; t < count; ++t) {
+          Value xv = vector::LoadOp::create(b, loc, f32Type, xs,
+                                            ValueRange{tokenIndex[t], kp});
+          Value &acc = next[t * rows + r];
+          acc = vector::FMAOp::create(b, loc, xv, weights[p], acc);
+        }
+      }
+    }
+    return next;
+  };
+
+  auto groupLoop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1), init,
+      [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
+        SmallVector<RowFactors> factors;
+        for (unsigned r = 0; r < rows; ++r)
+          factors.push_back(emitRowFactors(b, loc, rowIndex[r], g));
+        Value groupStart =
+            arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+        SmallVector<Value> result;
+        if (chunksPerGroup == 1) {
+          result = chunkStep(b, loc, groupStart, factors, accs);
+        } else {
+          auto chunkLoop = scf::ForOp::create(
+              b, loc, index(b, loc, 0), index(b, loc, groupSize),
+              index(b, loc, chunk), accs,
+              [&](OpBuilder &b, Location loc, Value offset, ValueRange inner) {
+                Value k = arith::AddIOp::create(b, loc, groupStart, offset);
+                scf::YieldOp::create(b, loc,
+                                     chunkStep(b, loc, k, factors, inner));
+              });
+          result.assign(chunkLoop.getResults().begin(),
+                        chunkLoop.getResults().end());
+        }
+        scf::YieldOp::create(b, loc, result);
+      });
+
+  for (unsigned t = 0; t < count; ++t) {
+    for (unsigned r = 0; r < rows; ++r) {
+      Value sum =
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                      groupLoop.getResult(t * rows + r));
+      if (bias)
+        sum = arith::AddFOp::create(
+            b, loc, sum,
+            toF32(
+                b, loc,
+                memref::LoadOp::create(b, loc, bias, ValueRange{rowIndex[r]})));
+      memref::StoreOp::create(b, loc, sum, y,
+                              ValueRange{tokenIndex[t], rowIndex[r]});
+    }
+  }
+}
+
+/// The constant table of a code-book format's levels, as a memref.global of
+/// the module (created once).
+memref::GlobalOp getOrCreateCodebook(ModuleOp module, SymbolTable &symbols,
+                                     WeightFormat format) {
+  std::string name = std::string("__nibble_codebook_") +
+                     numerics::elementFormatName(toElementFormat(format));
+  if (auto existing = symbols.lookup<memref::GlobalOp>(name))
+    return existing;
+  std::vector<float> levels = numerics::codebookLevels(toElementFormat(format));
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto type = MemRefType::get({int64_t(levels.size())}, b.getF32Type());
+  auto tensorType =
+      RankedTensorType::get({int64_t(levels.size())}, b.getF32Type());
+  auto global = memref::GlobalOp::create(
+      b, module.getLoc(), name, b.getStringAttr("private"), type,
+      DenseElementsAttr::get(tensorType, ArrayRef<float>(levels)),
+      /*constant=*/true, /*alignment=*/IntegerAttr());
+  symbols.insert(global);
+  return global;
+}
+
+/// A name for the kernel of `sig` with `config`: readable parts and a hash
+/// of the full signature.
+std::string kernelName(const LinearSignature &sig,
+                       const LinearKernelConfig &config) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (sig.scheme)
+    os << sig.scheme;
+  for (RankedTensorType type : sig.weightOperands)
+    os << type;
+  os << config.lanes << "," << config.rows << "," << config.tokens << ","
+     << config.tokenTile;
+  std::string name;
+  llvm::raw_string_ostream out(name);
+  out << "__nibble_kernel_" << (sig.scheme ? "qlinear" : "linear") << "_"
+      << sig.outputs << "x" << sig.reduction << "_"
+      << llvm::format_hex_no_prefix(llvm::xxh3_64bits(text), 16);
+  return name;
+}
+
+} // namespace
+
+FailureOr<LinearKernelConfig>
+nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
+                           std::string &whyNot) {
+  auto input = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto result = cast<RankedTensorType>(op->getResult(0).getType());
+  if (!input.getElementType().isF32() || !result.getElementType().isF32()) {
+    whyNot = "input or result is not f32";
+    return failure();
+  }
+  if (input.getRank() < 1) {
+    whyNot = "the input is a scalar";
+    return failure();
+  }
+  LinearSignature sig = signatureOf(op);
+  for (RankedTensorType type : sig.weightOperands)
+    if (!type.hasStaticShape()) {
+      whyNot = "a weight operand has a dynamic shape";
+      return failure();
+    }
+  if (sig.scheme) {
+    if (sig.scheme.getActivation() != ActivationScheme::None) {
+      whyNot = "quantized activations need integer kernels (not yet built)";
+      return failure();
+    }
+  } else {
+    Type weightType = sig.weightOperands.front().getElementType();
+    if (!weightType.isF32() && !weightType.isF16() && !weightType.isBF16()) {
+      whyNot = "the weight is not f32, f16 or bf16";
+      return failure();
+    }
+  }
+  LinearKernelConfig config;
+  // The widest vector whose chunk (P codes per byte x lanes) fits a scale
+  // group; 4 lanes at least.
+  int64_t perByte = sig.codesPerByte();
+  int64_t groupSize = sig.groupSize();
+  config.lanes = 0;
+  for (unsigned lanes = std::max(4u, target.f32Lanes()); lanes >= 4;
+       lanes /= 2) {
+    if (groupSize % (perByte * lanes) == 0) {
+      config.lanes = lanes;
+      break;
+    }
+  }
+  if (config.lanes == 0) {
+    whyNot = "the scale group (" + std::to_string(groupSize) +
+             " weights) is not a multiple of " + std::to_string(perByte * 4);
+    return failure();
+  }
+  // Register blocking: rows x tokens accumulators, within the 16 (SSE, AVX,
+  // NEON has 32) or 32 (AVX-512) vector registers with room for operands.
+  config.rows = sig.outputs % 4 == 0 ? 4 : sig.outputs % 2 == 0 ? 2 : 1;
+  config.tokens = target.vectorBits >= 512 || target.isAArch64 ? 4 : 2;
+  return config;
+}
+
+func::FuncOp nibble::getOrCreateLinearKernel(ModuleOp module,
+                                             SymbolTable &symbols,
+                                             Operation *op,
+                                             const LinearKernelConfig &config) {
+  LinearSignature sig = signatureOf(op);
+  std::string name = kernelName(sig, config);
+  if (auto existing = symbols.lookup<func::FuncOp>(name))
+    return existing;
+
+  MLIRContext *ctx = module.getContext();
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> argTypes;
+  argTypes.push_back(
+      kernelBufferType({ShapedType::kDynamic, sig.reduction}, f32));
+  for (RankedTensorType type : sig.weightOperands)
+    argTypes.push_back(
+        kernelBufferType(type.getShape(), type.getElementType()));
+  argTypes.push_back(
+      kernelBufferType({ShapedType::kDynamic, sig.outputs}, f32));
+
+  Value codebook;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = op->getLoc();
+  auto func =
+      func::FuncOp::create(b, loc, name, FunctionType::get(ctx, argTypes, {}));
+  func.setPrivate();
+  // Shared by every linear of this shape and scheme: keep it out of line.
+  func->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+  symbols.insert(func);
+  b.setInsertionPointToStart(func.addEntryBlock());
+  if (sig.scheme && sig.scheme.getFormat() != WeightFormat::Int &&
+      !sig.scheme.hasMins()) {
+    memref::GlobalOp table =
+        getOrCreateCodebook(module, symbols, sig.scheme.getFormat());
+    codebook = memref::GetGlobalOp::create(b, loc, table.getType(),
+                                           table.getSymName());
+  }
+  LinearKernelEmitter(sig, config, func, codebook).emit(b, loc);
+  return func;
+}

@@ -1,0 +1,59 @@
+//===- LinearKernel.h - Fused dequantize-matmul kernels for CPUs -*- C++
+//-*-===//
+//
+// The CPU provider's kernel for `nibble.linear` and `nibble.qlinear`:
+// y[M, N] = x[M, K] · Ŵᵀ (+ b), generated as a function over buffers in the
+// vector dialect. Packed codes are unpacked in registers (shifts and masks),
+// dequantized exactly as the reference lowering does (so the weights agree
+// bit for bit and only the order of the sums differs), and multiplied with
+// FMAs into a block of accumulators: `rows` output features times `tokens`
+// input rows per pass over the weights. Output rows are split over threads
+// (scf.parallel); input rows are tiled so that a tile of x stays in cache.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_COMPILER_CPU_LINEARKERNEL_H
+#define NIBBLE_COMPILER_CPU_LINEARKERNEL_H
+
+#include "compiler/cpu/CpuTarget.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <string>
+
+namespace nibble {
+
+/// Register and cache blocking of a linear kernel.
+struct LinearKernelConfig {
+  /// f32 lanes per vector.
+  unsigned lanes = 8;
+  /// Output features computed together (accumulators per input row).
+  unsigned rows = 4;
+  /// Input rows computed together in the main loop; the rest one by one.
+  unsigned tokens = 4;
+  /// Input rows per cache tile (one parallel dispatch per tile).
+  unsigned tokenTile = 64;
+};
+
+/// The kernel configuration for the linear `op` (nibble.linear or
+/// nibble.qlinear) on `target`, or failure with the reason in `whyNot` when
+/// the provider does not take it (it then stays on the reference lowering).
+mlir::FailureOr<LinearKernelConfig> chooseLinearKernel(mlir::Operation *op,
+                                                       const CpuTarget &target,
+                                                       std::string &whyNot);
+
+/// The kernel function for `op` with `config`, created in `module` unless an
+/// identical one exists. Its arguments are buffers of x [?, K], the weight
+/// operands of `op` in order (weight, scales, zero points, mins, scale
+/// scales, bias; absent ones skipped) and y [?, N]; 2-D buffers have a unit
+/// inner stride and any outer stride and offset.
+mlir::func::FuncOp getOrCreateLinearKernel(mlir::ModuleOp module,
+                                           mlir::SymbolTable &symbols,
+                                           mlir::Operation *op,
+                                           const LinearKernelConfig &config);
+
+} // namespace nibble
+
+#endif // NIBBLE_COMPILER_CPU_LINEARKERNEL_H

@@ -1,0 +1,48 @@
+//===- Passes.td - CPU kernel providers --------------------*- tablegen -*-===//
+
+#ifndef NIBBLE_COMPILER_CPU_PASSES_TD
+#define NIBBLE_COMPILER_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
+                                  "mlir::ModuleOp"> {
+  let summary = "Lower linears to generated CPU kernels where the target "
+                "has one";
+  let description = [{
+    The CPU kernel provider. Replaces each `nibble.linear` and
+    `nibble.qlinear` it supports by a `nibble.kernel_call` of a kernel
+    function it generates in the vector dialect: a fused dequantize-matmul
+    that unpacks codes in registers, dequantizes them exactly as the
+    reference lowering does and accumulates with FMAs, split over threads by
+    output rows. One kernel serves every linear of the same shape and scheme.
+    Linears it does not support (quantized activations, non-f32 inputs,
+    groups smaller than 4 lanes of codes) are left for the reference
+    lowering (`nibble-lower-to-linalg`); with `remarks` the pass says, as a
+    remark on each linear, which kernel it got or why it got none.
+
+    The target decides the vector width and the instructions: `triple` and
+    `features` (an LLVM feature list such as `+avx2,+fma`), or the host when
+    `triple` is empty. `vector-bits` overrides the width (for tuning and
+    tests).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"triple", "triple", "std::string", "\"\"",
+           "Target triple (empty: the host)">,
+    Option<"features", "features", "std::string", "\"\"",
+           "LLVM target features, e.g. +avx2,+fma (with an empty triple: "
+           "the host's)">,
+    Option<"vectorBits", "vector-bits", "unsigned", "0",
+           "Vector register width in bits to generate for (0: the "
+           "target's)">,
+    Option<"remarks", "remarks", "bool", "false",
+           "Remark on each linear: its kernel, or why it has none">,
+  ];
+}
+
+#endif // NIBBLE_COMPILER_CPU_PASSES_TD

@@ -1,0 +1,145 @@
+//===- SelectKernels.cpp - Lower linears to generated CPU kernels ---------===//
+//
+// The CPU provider: each nibble.linear / nibble.qlinear the target has a
+// kernel for becomes a nibble.kernel_call of a kernel function generated in
+// the vector dialect (LinearKernel.h). Inputs of any rank are flattened to
+// [M, K] around the call and the result reshaped back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/cpu/CpuTarget.h"
+#include "compiler/cpu/LinearKernel.h"
+#include "compiler/cpu/Passes.h"
+#include "dialects/NibbleOps.h"
+
+namespace nibble {
+#define GEN_PASS_DEF_NIBBLECPUSELECTKERNELS
+#include "compiler/cpu/Passes.h.inc"
+} // namespace nibble
+
+using namespace mlir;
+using namespace nibble;
+
+namespace {
+
+/// `value` ([..., K], any rank >= 1) as a 2-D tensor [M, K].
+Value flattenTo2D(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  if (rank == 1) {
+    auto expanded =
+        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType());
+    return tensor::ExpandShapeOp::create(
+        b, loc, expanded, value, SmallVector<ReassociationIndices>{{0, 1}});
+  }
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  return tensor::CollapseShapeOp::create(
+      b, loc, value, SmallVector<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// The 2-D result `flat` [M, N] reshaped to `type`, whose leading dimensions
+/// are those of `input`.
+Value unflatten(OpBuilder &b, Location loc, Value flat, RankedTensorType type,
+                Value input) {
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return flat;
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, type, flat, SmallVector<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i + 1 < rank)
+      leading.push_back(i);
+    if (type.isDynamicDim(i))
+      sizes.push_back(tensor::DimOp::create(b, loc, input, i).getResult());
+    else
+      sizes.push_back(b.getIndexAttr(type.getDimSize(i)));
+  }
+  return tensor::ExpandShapeOp::create(
+      b, loc, type, flat,
+      SmallVector<ReassociationIndices>{leading, {rank - 1}}, sizes);
+}
+
+/// Replaces `op` by a kernel_call of `kernel`.
+void replaceWithKernelCall(Operation *op, func::FuncOp kernel) {
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  Value input = op->getOperand(0);
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  Value x = flattenTo2D(b, loc, input);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t outputs = resultType.getShape().back();
+  auto flatType = RankedTensorType::get({xType.getDimSize(0), outputs},
+                                        resultType.getElementType());
+  SmallVector<Value> dynamicSizes;
+  if (flatType.isDynamicDim(0))
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
+  Value init = tensor::EmptyOp::create(b, loc, flatType, dynamicSizes);
+  SmallVector<Value> inputs = {x};
+  for (Value operand : op->getOperands().drop_front())
+    inputs.push_back(operand);
+  auto call =
+      KernelCallOp::create(b, loc, TypeRange{flatType},
+                           FlatSymbolRefAttr::get(kernel.getSymNameAttr()),
+                           inputs, ValueRange{init});
+  op->getResult(0).replaceAllUsesWith(
+      unflatten(b, loc, call.getResult(0), resultType, input));
+  op->erase();
+}
+
+struct SelectKernelsPass
+    : public nibble::impl::NibbleCpuSelectKernelsBase<SelectKernelsPass> {
+  using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerKernelCallBufferization(registry);
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    CpuTarget target = triple.empty()
+                           ? CpuTarget::host()
+                           : CpuTarget::fromFeatures(triple, features);
+    if (vectorBits != 0) {
+      if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512) {
+        module.emitError("vector-bits must be 128, 256 or 512, not ")
+            << vectorBits;
+        return signalPassFailure();
+      }
+      target.vectorBits = vectorBits;
+    }
+    SmallVector<Operation *> linears;
+    module.walk([&](Operation *op) {
+      if (isa<LinearOp, QLinearOp>(op))
+        linears.push_back(op);
+    });
+    SymbolTable symbols(module);
+    for (Operation *op : linears) {
+      std::string whyNot;
+      FailureOr<LinearKernelConfig> config =
+          chooseLinearKernel(op, target, whyNot);
+      if (failed(config)) {
+        if (remarks)
+          op->emitRemark("reference lowering: ") << whyNot;
+        continue;
+      }
+      func::FuncOp kernel =
+          getOrCreateLinearKernel(module, symbols, op, *config);
+      if (remarks)
+        op->emitRemark("kernel @")
+            << kernel.getSymName() << " (" << target.describe() << ", "
+            << config->lanes << " lanes, " << config->rows << " rows x "
+            << config->tokens << " tokens)";
+      replaceWithKernelCall(op, kernel);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,203 @@
+"""Checks the generated CPU kernels against the reference lowering.
+
+Usage: check_kernels.py DIR
+
+For every weight scheme in SCHEMES, a module with three linears of different
+shapes is quantized with nibble-rtn and run by nibble-run twice on the same
+inputs: --kernels=fast (generated kernels) and --kernels=reference (the
+oracle). The shapes cover the kernels' edge cases:
+  - a: x [5, 128]  -> 32 outputs  (4 + 1 input rows: block and tail)
+  - b: x [70, 256] -> 30 outputs  (70 rows cross the 64-row tile; N % 4 = 2)
+  - c: x [2, 3, 64] -> 33 outputs (rank 3 flattened; odd N)
+
+Both lowerings dequantize every weight to the same float (the kernels repeat
+the reference's arithmetic) and differ only in the order of the K + 1 sums
+(and FMA contraction). With u = 2^-24 and γ_n = n·u / (1 - n·u), each result
+is within γ_{K+1}·(|x|·|Ŵ|ᵀ + |b|) of the exact value, so
+
+    |y_fast - y_ref| <= 2·γ_{K+1}·(|x|·|Ŵ|ᵀ + |b|)     elementwise.
+
+|Ŵ| comes from the oracle itself: run on x = I_K (and x = 0), row k of the
+output is Ŵ[:, k] + b with a single rounding.
+
+The script also checks that the fast pipeline really used kernels: a
+supported scheme has no nibble.linear / nibble.qlinear left after
+nibble-cpu-select-kernels, an unsupported one (int8 activations) keeps its
+three qlinears and gives bit-identical results.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+from nibble_testlib import write_safetensors
+
+# (name, nibble-rtn scheme body or None for float, has a kernel)
+SCHEMES = [
+    ("f32", None, True),
+    ("w8_channel", "w8, channel", True),
+    ("w8_tensor", "w8, tensor", True),
+    ("w8_g32_asym", "w8, group = 32, asym", True),
+    ("w4_g32_sym", "w4, group = 32", True),
+    ("w4_g32_asym", "w4, group = 32, asym", True),
+    ("w4_g64_f16", "w4, group = 64, scale = f16", True),
+    ("w4_channel_bf16", "w4, channel, scale = bf16", True),
+    ("w3_g64_asym", "w3, group = 64, asym", True),
+    ("w2_g64_sym", "w2, group = 64", True),
+    ("nf4_g64", "nf4, group = 64", True),
+    ("nf4_g64_dq", "nf4, group = 64, double_quant = 4", True),
+    ("fp4_g32", "fp4, group = 32", True),
+    ("fp8_channel", "fp8, channel", True),
+    ("w8a8", "w8, channel, act = int8_dynamic", False),
+]
+
+# name: (input shape, outputs)
+SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}
+
+U = 2.0**-24
+
+
+def tensor_type(shape):
+    return "tensor<" + "x".join(str(d) for d in shape) + "xf32>"
+
+
+def module_text(archive, shapes):
+    """y_name = x_name · W_nameᵀ + b_name for each shape, in one function."""
+    args, results, body = [], [], []
+    for name, (shape, outputs) in shapes.items():
+        k = shape[-1]
+        xt = tensor_type(shape)
+        yt = tensor_type(shape[:-1] + (outputs,))
+        args.append(f"%x_{name}: {xt}")
+        results.append((f"%y_{name}", yt))
+        body.append(
+            f'    %w_{name} = nibble.param "{name}.weight" : '
+            f"tensor<{outputs}x{k}xf32>\n"
+            f'    %b_{name} = nibble.param "{name}.bias" : '
+            f"tensor<{outputs}xf32>\n"
+            f"    %y_{name} = nibble.linear %x_{name}, %w_{name} bias "
+            f'%b_{name} {{name = "{name}"}} : ({xt}, tensor<{outputs}x{k}xf32>, '
+            f"tensor<{outputs}xf32>) -> {yt}\n")
+    return (f'module attributes {{nibble.weights = "{archive}"}} {{\n'
+            f"  func.func @linears({', '.join(args)}) -> "
+            f"({', '.join(t for _, t in results)}) {{\n" + "".join(body) +
+            f"    return {', '.join(r for r, _ in results)} : "
+            f"{', '.join(t for _, t in results)}\n  }}\n}}\n")
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def run_module(module, inputs, kernels, out_dir, tag):
+    command = ["nibble-run", module, "-e", "linears", f"--kernels={kernels}"]
+    outputs = []
+    for name, array in inputs.items():
+        path = os.path.join(out_dir, f"{tag}_x_{name}.npy")
+        np.save(path, array)
+        command += ["--input", path]
+    for name in inputs:
+        path = os.path.join(out_dir, f"{tag}_{kernels}_y_{name}.npy")
+        outputs.append(path)
+        command += ["--output", path]
+    run(command)
+    return {name: np.load(path) for name, path in zip(inputs, outputs)}
+
+
+def main():
+    out_dir = os.path.abspath(sys.argv[1])
+    rng = np.random.default_rng(20261202)
+    tensors, inputs, identity = {}, {}, {}
+    identity_shapes = {}
+    for name, (shape, outputs) in SHAPES.items():
+        k = shape[-1]
+        weight = rng.standard_normal((outputs, k)) / np.sqrt(k)
+        weight[1, 5] = 3.0  # an outlier: one large scale
+        tensors[f"{name}.weight"] = weight.astype(np.float32)
+        tensors[f"{name}.bias"] = (rng.standard_normal(outputs) *
+                                   0.1).astype(np.float32)
+        inputs[name] = rng.standard_normal(shape).astype(np.float32)
+        eye_shape = (1,) * (len(shape) - 2) + (k, k)
+        identity[name] = np.eye(k, dtype=np.float32).reshape(eye_shape)
+        identity_shapes[name] = (eye_shape, outputs)
+    archive = os.path.join(out_dir, "linears.safetensors")
+    write_safetensors(archive, tensors)
+    with open(os.path.join(out_dir, "linears.mlir"), "w") as f:
+        f.write(module_text(archive, SHAPES))
+    with open(os.path.join(out_dir, "eye.mlir"), "w") as f:
+        f.write(module_text(archive, identity_shapes))
+    zeros = {name: np.zeros_like(a) for name, a in identity.items()}
+
+    failures = 0
+    for scheme_name, scheme, has_kernel in SCHEMES:
+        modules = {}
+        for stem in ("linears", "eye"):
+            source = os.path.join(out_dir, f"{stem}.mlir")
+            if scheme is None:
+                modules[stem] = source
+                continue
+            target = os.path.join(out_dir, f"{stem}_{scheme_name}.mlir")
+            run(["nibble-opt", source,
+                 f"--nibble-rtn=scheme='{scheme}' output-weights="
+                 f"{out_dir}/{stem}_{scheme_name}.safetensors", "-o", target])
+            modules[stem] = target
+        selected = run(["nibble-opt", modules["linears"],
+                        "--nibble-cpu-select-kernels"])
+        left = selected.count("nibble.qlinear") + selected.count(
+            "nibble.linear")
+        calls = selected.count("nibble.kernel_call")
+        if has_kernel and (left != 0 or calls != 3):
+            print(f"{scheme_name}: FAIL: {calls} kernel calls, {left} linears "
+                  "left for the reference lowering")
+            failures += 1
+            continue
+        if not has_kernel and (left != 3 or calls != 0):
+            print(f"{scheme_name}: FAIL: expected the reference lowering")
+            failures += 1
+            continue
+
+        fast = run_module(modules["linears"], inputs, "fast", out_dir,
+                          scheme_name)
+        ref = run_module(modules["linears"], inputs, "reference", out_dir,
+                         scheme_name)
+        eye = run_module(modules["eye"], identity, "reference", out_dir,
+                         scheme_name + "_eye")
+        bias = run_module(modules["eye"], zeros, "reference", out_dir,
+                          scheme_name + "_zero")
+        worst = 0.0
+        for name, (shape, outputs) in SHAPES.items():
+            k = shape[-1]
+            b = bias[name].reshape(k, outputs)[0].astype(np.float64)
+            y_eye = eye[name].reshape(k, outputs).astype(np.float64)
+            # |Ŵᵀ| from one rounding of Ŵ + b.
+            w_abs = np.abs(y_eye - b) + 2 * U * (np.abs(y_eye) + np.abs(b))
+            x = inputs[name].reshape(-1, k).astype(np.float64)
+            gamma = (k + 1) * U / (1 - (k + 1) * U)
+            bound = 2 * gamma * (np.abs(x) @ w_abs + np.abs(b))
+            diff = np.abs(fast[name].reshape(-1, outputs).astype(np.float64) -
+                          ref[name].reshape(-1, outputs))
+            if not np.all(np.isfinite(fast[name])):
+                print(f"{scheme_name}/{name}: FAIL: non-finite output")
+                failures += 1
+                continue
+            if not has_kernel and np.any(diff != 0):
+                print(f"{scheme_name}/{name}: FAIL: differs from the "
+                      "reference without a kernel")
+                failures += 1
+            if np.any(diff > bound):
+                i = np.unravel_index(np.argmax(diff - bound), diff.shape)
+                print(f"{scheme_name}/{name}: FAIL: |fast - ref| = "
+                      f"{diff[i]:.3g} > bound {bound[i]:.3g} at {i}")
+                failures += 1
+            worst = max(worst, float(np.max(diff / bound)))
+        print(f"{scheme_name}: max |fast - ref| / bound = {worst:.3f} -> "
+              f"{'ok' if failures == 0 else 'FAIL'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,10 @@ struct KernelCallBufferization
     Location loc = op->getLoc();
     SmallVector<Value> arguments, outputs, copyBacks;
     for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+      if (!isa<TensorType>(operand.getType())) {
+        arguments.push_back(operand);
+        continue;
+      }
       FailureOr<Value> buffer = getBuffer(rewriter, operand, options, state);
       if (failed(buffer))
         return failure();

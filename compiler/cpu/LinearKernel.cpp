@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/cpu/LinearKernel.h"
+#include "compiler/cpu/KernelFunction.h"
 #include "dialects/NibbleOps.h"
 #include "passes/QuantSpec.h"
 #include "passes/numerics/Formats.h"
@@ -96,17 +97,6 @@ LinearSignature signatureOf(Operation *op) {
   add(qlinear.getScaleScales(), sig.hasScaleScales);
   add(qlinear.getBias(), sig.hasBias);
   return sig;
-}
-
-/// A 2-D (or 1-D) buffer type for a kernel argument: `shape` with a unit
-/// inner stride and dynamic outer strides and offset.
-MemRefType kernelBufferType(ArrayRef<int64_t> shape, Type elementType) {
-  MLIRContext *ctx = elementType.getContext();
-  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
-  strides.back() = 1;
-  return MemRefType::get(
-      shape, elementType,
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
 }
 
 //===----------------------------------------------------------------------===//
@@ -573,16 +563,11 @@ func::FuncOp nibble::getOrCreateLinearKernel(ModuleOp module,
   argTypes.push_back(
       kernelBufferType({ShapedType::kDynamic, sig.outputs}, f32));
 
-  Value codebook;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Location loc = op->getLoc();
-  auto func =
-      func::FuncOp::create(b, loc, name, FunctionType::get(ctx, argTypes, {}));
-  func.setPrivate();
-  // Shared by every linear of this shape and scheme: keep it out of line.
-  func->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
-  symbols.insert(func);
-  b.setInsertionPointToStart(func.addEntryBlock());
+  func::FuncOp func =
+      createKernelFunction(module, symbols, name, argTypes, loc);
+  auto b = OpBuilder::atBlockBegin(&func.front());
+  Value codebook;
   if (sig.scheme && sig.scheme.getFormat() != WeightFormat::Int &&
       !sig.scheme.hasMins()) {
     memref::GlobalOp table =

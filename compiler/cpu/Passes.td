@@ -10,13 +10,19 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
   let summary = "Lower linears to generated CPU kernels where the target "
                 "has one";
   let description = [{
-    The CPU kernel provider. Replaces each `nibble.linear` and
-    `nibble.qlinear` it supports by a `nibble.kernel_call` of a kernel
-    function it generates in the vector dialect: a fused dequantize-matmul
-    that unpacks codes in registers, dequantizes them exactly as the
-    reference lowering does and accumulates with FMAs, split over threads by
-    output rows. One kernel serves every linear of the same shape and scheme.
-    Linears it does not support (quantized activations, non-f32 inputs,
+    The CPU kernel provider. Replaces each `nibble.linear`,
+    `nibble.qlinear` and `nibble.attention` it supports by a
+    `nibble.kernel_call` of a kernel function it generates in the vector
+    dialect:
+    - linears: a fused dequantize-matmul that unpacks codes in registers,
+      dequantizes them exactly as the reference lowering does and
+      accumulates with FMAs, split over threads by output rows;
+    - attention: one pass over the cache per query with an online softmax
+      (flash-attention style), vector exponentials, GQA heads reading their
+      KV head in place, split over threads by token and head.
+    One kernel serves every op of the same shape and scheme. Ops it does not
+    support (quantized activations, non-f32 inputs, groups smaller than 4
+    lanes of codes, head sizes not a multiple of 4) (quantized activations, non-f32 inputs,
     groups smaller than 4 lanes of codes) are left for the reference
     lowering (`nibble-lower-to-linalg`); with `remarks` the pass says, as a
     remark on each linear, which kernel it got or why it got none.
@@ -28,6 +34,7 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];

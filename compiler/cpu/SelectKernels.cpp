@@ -1,12 +1,14 @@
 //===- SelectKernels.cpp - Lower linears to generated CPU kernels ---------===//
 //
-// The CPU provider: each nibble.linear / nibble.qlinear the target has a
-// kernel for becomes a nibble.kernel_call of a kernel function generated in
-// the vector dialect (LinearKernel.h). Inputs of any rank are flattened to
-// [M, K] around the call and the result reshaped back.
+// The CPU provider: each nibble.linear / nibble.qlinear / nibble.attention
+// the target has a kernel for becomes a nibble.kernel_call of a kernel
+// function generated in the vector dialect (LinearKernel.h,
+// AttentionKernel.h). Linear inputs of any rank are flattened to [M, K]
+// around the call and the result reshaped back.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/cpu/AttentionKernel.h"
 #include "compiler/cpu/CpuTarget.h"
 #include "compiler/cpu/LinearKernel.h"
 #include "compiler/cpu/Passes.h"
@@ -93,6 +95,23 @@ void replaceWithKernelCall(Operation *op, func::FuncOp kernel) {
   op->erase();
 }
 
+/// Replaces attention `op` by a kernel_call of `kernel`.
+void replaceAttention(AttentionOp op, func::FuncOp kernel) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getResult().getType());
+  SmallVector<Value> dynamicSizes;
+  if (type.isDynamicDim(0))
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, op.getQuery(), 0));
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  auto call = KernelCallOp::create(
+      b, loc, TypeRange{type}, FlatSymbolRefAttr::get(kernel.getSymNameAttr()),
+      ValueRange{op.getQuery(), op.getKeys(), op.getValues(), op.getStart()},
+      ValueRange{init});
+  op.getResult().replaceAllUsesWith(call.getResult(0));
+  op.erase();
+}
+
 struct SelectKernelsPass
     : public nibble::impl::NibbleCpuSelectKernelsBase<SelectKernelsPass> {
   using Base::Base;
@@ -116,11 +135,29 @@ struct SelectKernelsPass
       target.vectorBits = vectorBits;
     }
     SmallVector<Operation *> linears;
+    SmallVector<AttentionOp> attentions;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, QLinearOp>(op))
         linears.push_back(op);
+      if (auto attention = dyn_cast<AttentionOp>(op))
+        attentions.push_back(attention);
     });
     SymbolTable symbols(module);
+    for (AttentionOp op : attentions) {
+      std::string whyNot;
+      FailureOr<unsigned> lanes = chooseAttentionKernel(op, target, whyNot);
+      if (failed(lanes)) {
+        if (remarks)
+          op->emitRemark("reference lowering: ") << whyNot;
+        continue;
+      }
+      func::FuncOp kernel =
+          getOrCreateAttentionKernel(module, symbols, op, *lanes);
+      if (remarks)
+        op->emitRemark("kernel @")
+            << kernel.getSymName() << " (" << *lanes << " lanes)";
+      replaceAttention(op, kernel);
+    }
     for (Operation *op : linears) {
       std::string whyNot;
       FailureOr<LinearKernelConfig> config =

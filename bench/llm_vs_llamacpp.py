@@ -104,6 +104,8 @@ import sys
 import tempfile
 import time
 
+from machine import wait_quiet  # bench/machine.py, shared with kernels.py
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE_DIR = os.environ.get(
     "NIBBLE_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "nibble"))
@@ -250,48 +252,6 @@ def run_measured(command, timeout, stdout=subprocess.PIPE):
         return (process.returncode, out.read().decode("utf-8", "replace"),
                 err.read().decode("utf-8", "replace"), wall,
                 usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
-
-
-# --------------------------------------------------------------------------
-# A shared machine: wait for the others to be quiet, and say how busy it was.
-# --------------------------------------------------------------------------
-
-def cpu_busy(interval=1.0):
-    """Fraction of all CPUs busy over `interval` s (/proc/stat; this process
-    sleeps meanwhile, so it is the other processes' use)."""
-    def sample():
-        with open("/proc/stat") as f:
-            values = [int(x) for x in f.readline().split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values), idle
-    try:
-        total0, idle0 = sample()
-        time.sleep(interval)
-        total1, idle1 = sample()
-    except OSError:
-        return float("nan")
-    total = total1 - total0
-    return 1.0 - (idle1 - idle0) / total if total > 0 else float("nan")
-
-
-def wait_quiet(quiet, threads, max_wait):
-    """Waits (up to `max_wait` s) until the other processes leave `threads`
-    CPUs free: busy less than `quiet` plus the share of the CPUs the
-    measurement does not use, over 2 s. Returns the last busy fraction."""
-    cpus = os.cpu_count() or 1
-    threshold = quiet + max(0, cpus - threads) / cpus
-    deadline = time.monotonic() + max_wait
-    busy = cpu_busy(2.0)
-    announced = False
-    while busy >= threshold and time.monotonic() < deadline:
-        if not announced:
-            log(f"  (machine {busy:.0%} busy; waiting up to {max_wait} s for "
-                f"< {threshold:.0%})")
-            announced = True
-        busy = cpu_busy(2.0)
-    if busy >= threshold:
-        log(f"  (still {busy:.0%} busy: measuring anyway)")
-    return busy
 
 
 # --------------------------------------------------------------------------

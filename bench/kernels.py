@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""The kernel benchmark (issue 9, section 3): linear layers y[M,N] = x[M,K] · W[N,K]ᵀ.
+
+    ~/.cache/nibble/venv/bin/python bench/kernels.py [--quick]
+        [--shapes 4096x4096,smollm2] [--m 1,8] [--schemes f32,w4g32]
+        [--threads 1,2] [--kernels reference,fast]
+
+For every shape (N×K), scheme and M, it compiles the linear with nibblec
+(both lowerings: `--kernels=reference` and `--kernels=fast`, when nibblec
+has the flag; without it, nibblec's only lowering, the reference one) and
+times it with build/bin/nibble-kernel-bench (bench/KernelBench.cpp) at each
+thread count, next to OpenBLAS cblas_sgemm (f32) on the same M, N, K and
+thread count and the machine's DRAM read bandwidth, all measured in this
+run. It prints one markdown table per shape, then summaries.
+
+Models (bench/kernel_models.py). A library per (shape, scheme, lowering, M
+class) holds the entries `m<M>` (x [M, K] -> outputs [M, N]) over
+module-level weights (nibble.global, random N(0, 1/K) float32 in a
+safetensors archive, fixed seed; RTN quantizes them at compile time with
+`--scheme`):
+  decode  (M <= 8): L distinct copies of W, and each entry applies all L to
+          the same x (L outputs), L the smallest count with L × the
+          scheme's weight bytes > 64 MiB (twice the 32 MiB L3), so every
+          run streams its weights from DRAM; time per linear = time / L.
+  prefill (M > 8): one copy (compute-bound; small weights stay in cache, as
+          they do for OpenBLAS).
+OpenBLAS rotates through as many f32 copies as the f32 decode library.
+Libraries are cached under ~/.cache/nibble/bench/kernels/ (key: the module
+text, the weight generator, scheme, lowering and nibblec's bytes), least
+recently used first out beyond --cache-limit-gb.
+
+Schemes: f32 (no quantization), w8 = `w8, channel, sym`, w4g32 = `w4, group
+= 32, sym`, w4g128 = `w4, group = 128, sym` (f32 scales).
+Shapes (N×K): llama = 4096x4096, 11008x4096, 4096x11008 (Llama-7B's q/k/v/o,
+gate/up, down); smollm2 = 576x576, 192x576, 1536x576, 576x1536, 49152x576
+(SmolLM2-135M's q/o, k/v, gate/up, down, lm_head).
+--quick: shapes 4096x4096 and 1536x576, M = 1 and 128.
+
+Columns: ms per linear (median of the timed runs after one warm-up run; at
+least --runs runs and more until --min-time s), weight GB/s (the scheme's
+bytes of one linear, codes and scales as stored in the library's weights
+file, / time), % of the DRAM read bandwidth at the same thread count (the
+better of the two measurements, at the start and at the end of the run),
+GFLOP/s (2·M·N·K / time) and % of OpenBLAS's GFLOP/s, for each lowering, and
+reference time / fast time. "others %": the CPU share the machine's other
+processes used while OpenBLAS / reference / fast were measured (a shared
+machine; before each measurement the script waits up to --wait-quiet s for
+them to leave the CPUs it needs).
+
+Needs: numpy (the venv of scripts/setup.sh), OpenBLAS (libopenblas-dev) for
+the sgemm columns. Builds nibblec and nibble-kernel-bench in --build-dir
+first (incremental; --no-build skips it).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from kernel_models import (DECODE_MAX_M, DEFAULT_M, MB, QUICK_M,
+                           QUICK_SHAPES, SCHEMES, Compiler, decode_copies,
+                           parse_shapes, shape_label)
+from machine import OthersMeter, quiet_threshold, wait_quiet
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE_DIR = os.environ.get(
+    "NIBBLE_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "nibble"))
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Measurements: nibble-kernel-bench in child processes.
+# --------------------------------------------------------------------------
+
+def parse_lines(text):
+    """[(kind, {key: value})] of the key=value lines of nibble-kernel-bench."""
+    records = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or "=" in parts[0]:
+            continue
+        fields = {}
+        for part in parts[1:]:
+            key, _, value = part.partition("=")
+            fields[key] = value
+        records.append((parts[0], fields))
+    return records
+
+
+class Runner:
+    """Runs nibble-kernel-bench, waiting for a quiet machine when the last
+    measurement saw the other processes busy, and recording how busy."""
+
+    def __init__(self, binary, args):
+        self.binary = binary
+        self.args = args
+        self.last_others = None  # Unknown: check before the first run.
+        self.raw = []
+
+    def timing_flags(self):
+        return [f"--warmup={self.args.warmup}", f"--runs={self.args.runs}",
+                f"--min-time={self.args.min_time}"]
+
+    def run(self, arguments, threads):
+        """Runs one subcommand at `threads`; returns (records, others)."""
+        threshold = quiet_threshold(self.args.quiet, threads)
+        if (self.args.wait_quiet > 0 and
+                (self.last_others is None or self.last_others >= threshold)):
+            wait_quiet(self.args.quiet, threads, self.args.wait_quiet, log)
+        env = dict(os.environ)
+        if arguments[0] != "sgemm":
+            # OpenBLAS starts its threads when loaded; keep it to none where
+            # it is not measured.
+            env["OPENBLAS_NUM_THREADS"] = "1"
+        elif self.args.openblas_coretype:
+            env["OPENBLAS_CORETYPE"] = self.args.openblas_coretype
+        command = [self.binary] + arguments + [f"--threads={threads}"]
+        command += self.timing_flags()
+        with OthersMeter() as meter:
+            result = subprocess.run(command, capture_output=True, text=True,
+                                    env=env)
+        if result.returncode != 0:
+            raise SystemExit(f"kernels.py: {' '.join(command)} failed:\n"
+                             f"{result.stderr}")
+        self.last_others = meter.others
+        for line in result.stdout.splitlines():
+            self.raw.append(f"{line} others={meter.others:.2f}")
+        return parse_lines(result.stdout), meter.others
+
+
+# --------------------------------------------------------------------------
+# Tables.
+# --------------------------------------------------------------------------
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
+
+
+def fmt_ms(value):
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4f}"
+
+
+def pct(value):
+    return "–" if value is None else f"{100 * value:.0f}"
+
+
+# --------------------------------------------------------------------------
+# Main.
+# --------------------------------------------------------------------------
+
+def int_list(text):
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="shapes 4096x4096,1536x576 and M 1,128 (unless "
+                             "--shapes / --m say otherwise)")
+    parser.add_argument("--shapes", help="NxK list, or llama, smollm2, all "
+                                         "(default all)")
+    parser.add_argument("--m", type=int_list, help="default 1,8,32,128,512")
+    parser.add_argument("--schemes", default="f32,w8,w4g32,w4g128",
+                        help="of " + ", ".join(SCHEMES))
+    parser.add_argument("--threads", type=int_list, default=[1, 2])
+    parser.add_argument("--kernels", default="reference,fast",
+                        help="lowerings to compare (nibblec --kernels); "
+                             "without the flag, only nibblec's default, "
+                             "reported as reference")
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--no-build", action="store_true",
+                        help="do not build nibblec and nibble-kernel-bench")
+    parser.add_argument("--cache-dir",
+                        default=os.path.join(CACHE_DIR, "bench", "kernels"))
+    parser.add_argument("--cache-limit-gb", type=float, default=10.0)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3,
+                        help="timed runs at least")
+    parser.add_argument("--min-time", type=float, default=0.5,
+                        help="timed runs go on until this many seconds")
+    parser.add_argument("--dram-mib", type=int, default=512)
+    parser.add_argument("--openblas-coretype",
+                        help="OPENBLAS_CORETYPE for sgemm (e.g. SkylakeX); "
+                             "default: OpenBLAS's own detection")
+    parser.add_argument("--quiet", type=float, default=0.15)
+    parser.add_argument("--wait-quiet", type=int, default=60,
+                        help="seconds to wait at most for the other "
+                             "processes to leave the CPUs (0: never)")
+    parser.add_argument("--json", help="also write every number to this file")
+    args = parser.parse_args()
+    args.shapes = parse_shapes(args.shapes or (
+        ",".join(f"{n}x{k}" for n, k in QUICK_SHAPES) if args.quick else "all"))
+    args.m = sorted(set(args.m or (QUICK_M if args.quick else DEFAULT_M)))
+    args.schemes = [s for s in args.schemes.split(",") if s]
+    for scheme in args.schemes:
+        if scheme not in SCHEMES:
+            raise SystemExit(f"kernels.py: unknown scheme '{scheme}' "
+                             f"(of {', '.join(SCHEMES)})")
+    args.kernels = [k for k in args.kernels.split(",") if k]
+    return args
+
+
+def main():
+    args = parse_arguments()
+    bin_dir = os.path.join(args.build_dir, "bin")
+    if not args.no_build:
+        subprocess.run(["cmake", "--build", args.build_dir, "--target",
+                        "nibblec", "nibble-kernel-bench"], check=True,
+                       stdout=subprocess.DEVNULL)
+    nibblec = os.path.join(bin_dir, "nibblec")
+    bench = os.path.join(bin_dir, "nibble-kernel-bench")
+    help_text = subprocess.run([nibblec, "--help"], capture_output=True,
+                               text=True).stdout
+    kernels_flag = "--kernels" in help_text
+    if not kernels_flag:
+        log("nibblec has no --kernels: measuring its one lowering, the "
+            "reference")
+        args.kernels = ["reference"]
+    info = parse_lines(subprocess.run([bench, "info"], capture_output=True,
+                                      text=True, check=True).stdout)[0][1]
+    have_blas = info.get("openblas") == "1"
+    if not have_blas:
+        log("nibble-kernel-bench was built without OpenBLAS: no sgemm "
+            "columns (install libopenblas-dev and rebuild)")
+
+    compiler = Compiler(nibblec, args.cache_dir, kernels_flag)
+    runner = Runner(bench, args)
+    started = time.strftime("%Y-%m-%d %H:%M")
+    log(f"kernel bench: shapes {args.shapes}, M {args.m}, schemes "
+        f"{args.schemes}, threads {args.threads}, lowerings {args.kernels}")
+
+    def dram():
+        result = {}
+        for threads in args.threads:
+            records, _ = runner.run(["dram", f"--mib={args.dram_mib}"],
+                                    threads)
+            result[threads] = float(records[0][1]["gbps"])
+        log("  DRAM read GB/s: " + ", ".join(
+            f"{t} thread(s) {g:.2f}" for t, g in result.items()))
+        return result
+
+    dram_start = dram()
+    results = {}  # (n, k, m, scheme, threads, source) -> (ms, others)
+    bytes_per_linear = {}  # (n, k, scheme, kernels, class) -> bytes
+    copies_of = {}
+    for n, k in args.shapes:
+        log(f"== {n}x{k} {shape_label(n, k)}")
+        classes = [("decode", [m for m in args.m if m <= DECODE_MAX_M]),
+                   ("prefill", [m for m in args.m if m > DECODE_MAX_M])]
+        for cls, ms in classes:
+            if not ms:
+                continue
+            # Entries: the default M of the class too, so filtered runs
+            # reuse the libraries of a full one.
+            entries = sorted(set(ms) | {m for m in DEFAULT_M
+                                        if (m <= DECODE_MAX_M) == (cls == "decode")})
+            if have_blas:
+                copies = decode_copies(n, k, "f32") if cls == "decode" else 1
+                for threads in args.threads:
+                    records, others = runner.run(
+                        ["sgemm", "--m=" + ",".join(map(str, ms)), f"--n={n}",
+                         f"--k={k}", f"--copies={copies}"], threads)
+                    for _, r in records:
+                        results[(n, k, int(r["m"]), "f32", threads, "openblas")] = (
+                            float(r["ms"]), others)
+            for scheme in args.schemes:
+                copies = decode_copies(n, k, scheme) if cls == "decode" else 1
+                copies_of[(n, k, scheme, cls)] = copies
+                for kernels in args.kernels:
+                    library = compiler.library(n, k, scheme, kernels, copies,
+                                               entries)
+                    for threads in args.threads:
+                        records, others = runner.run(
+                            ["model", library, "--entries=" + ",".join(
+                                f"m{m}" for m in ms)], threads)
+                        for _, r in records:
+                            m = int(r["entry"][1:])
+                            bytes_per_linear[(n, k, scheme, kernels, cls)] = (
+                                float(r["weight_bytes"]) / copies)
+                            ms_per_linear = float(r["ms"]) / int(r["outputs"])
+                            results[(n, k, m, scheme, threads, kernels)] = (
+                                ms_per_linear, others)
+                            log(f"  M={m:<4} {scheme:<6} {kernels:<9} "
+                                f"{threads}T L={copies:<4} "
+                                f"{ms_per_linear:10.4f} ms/linear "
+                                f"(others {others:.0%})")
+    dram_end = dram()
+    dram_gbps = {t: max(dram_start[t], dram_end[t]) for t in args.threads}
+    compiler.prune(args.cache_limit_gb * 1e9)
+
+    print_report(args, started, info, dram_start, dram_end, dram_gbps,
+                 results, bytes_per_linear, copies_of, runner.raw)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({
+                "started": started, "openblas": info, "dram_gbps_start":
+                dram_start, "dram_gbps_end": dram_end,
+                "results": [dict(zip(("n", "k", "m", "scheme", "threads",
+                                      "source"), key), ms=v[0], others=v[1])
+                            for key, v in results.items()],
+                "bytes_per_linear": [dict(zip(("n", "k", "scheme", "kernels",
+                                               "class"), key), bytes=v)
+                                     for key, v in bytes_per_linear.items()],
+            }, f, indent=1)
+
+
+def print_report(args, started, info, dram_start, dram_end, dram_gbps,
+                 results, bytes_per_linear, copies_of, raw):
+    kernels = args.kernels
+    out = []
+    out.append(f"# Kernel bench, {started}\n")
+    out.append("Command: `bench/kernels.py " + " ".join(sys.argv[1:]) + "`\n")
+    out.append(f"OpenBLAS: {info.get('corename', 'not linked')} kernels "
+               f"({info.get('config', '').replace(',', ' ')})\n")
+    out.append(markdown_table(
+        ["threads", "DRAM read GB/s (start)", "(end)", "used"],
+        [[t, f"{dram_start[t]:.2f}", f"{dram_end[t]:.2f}",
+          f"{dram_gbps[t]:.2f}"] for t in args.threads]) + "\n")
+
+    def measures(n, k, m, scheme, threads, source):
+        """(ms, GB/s, % DRAM, GFLOP/s, % OpenBLAS, others) or None."""
+        entry = results.get((n, k, m, scheme, threads, source))
+        if entry is None:
+            return None
+        ms, others = entry
+        cls = "decode" if m <= DECODE_MAX_M else "prefill"
+        nbytes = bytes_per_linear.get((n, k, scheme, source, cls),
+                                      4 * n * k if source == "openblas" else 0)
+        gbps = nbytes / (ms * 1e-3) / 1e9
+        gflops = 2 * m * n * k / (ms * 1e-3) / 1e9
+        blas = results.get((n, k, m, "f32", threads, "openblas"))
+        return (ms, gbps, gbps / dram_gbps[threads], gflops,
+                blas[0] / ms if blas else None, others)
+
+    for n, k in args.shapes:
+        out.append(f"## {n}×{k} {shape_label(n, k)}\n")
+        header = ["M", "scheme", "thr", "L", "MB/linear", "OpenBLAS ms",
+                  "OpenBLAS GFLOP/s"]
+        for kern in kernels:
+            header += [f"{kern} ms", "GB/s", "% DRAM", "GFLOP/s", "% BLAS"]
+        if "reference" in kernels and "fast" in kernels:
+            header.append("ref/fast")
+        header.append("others %")
+        rows = []
+        for m in args.m:
+            cls = "decode" if m <= DECODE_MAX_M else "prefill"
+            for scheme in args.schemes:
+                for threads in args.threads:
+                    blas = measures(n, k, m, "f32", threads, "openblas")
+                    nbytes = bytes_per_linear.get(
+                        (n, k, scheme, kernels[0], cls))
+                    row = [m, scheme, threads, copies_of.get((n, k, scheme, cls)),
+                           fmt(nbytes / MB) if nbytes else "–",
+                           fmt_ms(blas[0]) if blas else "–",
+                           fmt(blas[3]) if blas else "–"]
+                    others = [pct(blas[5]) if blas else "–"]
+                    times = {}
+                    for kern in kernels:
+                        got = measures(n, k, m, scheme, threads, kern)
+                        if got is None:
+                            row += ["–"] * 5
+                            others.append("–")
+                            continue
+                        times[kern] = got[0]
+                        row += [fmt_ms(got[0]), fmt(got[1]), pct(got[2]),
+                                fmt(got[3]), pct(got[4])]
+                        others.append(pct(got[5]))
+                    if "reference" in kernels and "fast" in kernels:
+                        row.append(f"{times['reference'] / times['fast']:.2f}"
+                                   if len(times) == 2 else "–")
+                    row.append("/".join(others))
+                    rows.append(row)
+        out.append(markdown_table(header, rows) + "\n")
+
+    # Summaries: decode against the memory roofline, prefill against BLAS.
+    for kern in kernels:
+        for title, m_filter, index in (
+                ("decode, % of DRAM read bandwidth",
+                 lambda m: m <= DECODE_MAX_M, 2),
+                (f"M > {DECODE_MAX_M}, % of OpenBLAS sgemm GFLOP/s",
+                 lambda m: m > DECODE_MAX_M, 4)):
+            ms = [m for m in args.m if m_filter(m)]
+            if not ms:
+                continue
+            header = ["N×K", "M"] + [f"{s} {t}T" for s in args.schemes
+                                     for t in args.threads]
+            rows = []
+            for n, k in args.shapes:
+                for m in ms:
+                    row = [f"{n}×{k}", m]
+                    for scheme in args.schemes:
+                        for threads in args.threads:
+                            got = measures(n, k, m, scheme, threads, kern)
+                            row.append(pct(got[index]) if got else "–")
+                    rows.append(row)
+            out.append(f"## Summary ({kern}): {title}\n")
+            out.append(markdown_table(header, rows) + "\n")
+    print("\n".join(out))
+    log("raw measurements:\n" + "\n".join(raw))
+
+
+if __name__ == "__main__":
+    main()

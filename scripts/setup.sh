@@ -20,6 +20,9 @@ APT_PACKAGES=(
   cmake ninja-build ccache g++
   # Unit tests.
   libgtest-dev
+  # The f32 sgemm baseline of the kernel benchmark (bench/kernels.py); the
+  # build works without it (nibble-kernel-bench then lacks that column).
+  libopenblas-dev
   # ONNX frontend: the ONNX protobuf classes and the protobuf runtime.
   libonnx-dev libprotobuf-dev
   # The ONNX backend node tests (test/Frontends/onnx/NodeTests).

@@ -87,12 +87,24 @@ def expected_weight_bytes(n, k, scheme):
     if body is None:
         return 4 * n * k
     bits = int(body.split(",")[0][1:])
-    if "group" in body:
-        group = int(body.split("group =")[1].split(",")[0])
-        scales = n * -(-k // group)
-    else:
-        scales = n
+    group = scheme_group(scheme)
+    scales = n * -(-k // group) if group else n
     return n * k * bits // 8 + 4 * scales
+
+
+def scheme_group(scheme):
+    """The group size of `scheme` (None: per channel or not quantized)."""
+    body = SCHEMES[scheme]
+    if body is None or "group" not in body:
+        return None
+    return int(body.split("group =")[1].split(",")[0])
+
+
+def scheme_applies(k, scheme):
+    """Whether RTN can quantize a weight of reduction size `k` in `scheme`
+    (a group must divide K: SmolLM2's K = 576 has no group of 128)."""
+    group = scheme_group(scheme)
+    return group is None or k % group == 0
 
 
 def decode_copies(n, k, scheme):
@@ -198,8 +210,9 @@ class Compiler:
             start = time.monotonic()
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
+                errors = "\n".join(result.stderr.splitlines()[:20])
                 raise SystemExit(f"kernels.py: {' '.join(command)} failed:\n"
-                                 f"{result.stderr}")
+                                 f"{errors}")
             log(f"  compiled {name}: weights generated in {generated:.1f} s, "
                 f"nibblec {time.monotonic() - start:.1f} s")
             os.remove(archive)

@@ -126,13 +126,18 @@ bool bindSelectedEntry(nibble_model *model, EntryBuffers &buffers) {
 
 std::vector<double> timeRuns(const TimingPolicy &policy,
                              const std::function<bool()> &operation) {
-  for (int run = 0; run < policy.warmup; ++run)
+  for (int run = 0; run < policy.warmup; ++run) {
+    if (policy.beforeEachRun)
+      policy.beforeEachRun();
     if (!operation())
       return {};
+  }
   std::vector<double> seconds;
   double total = 0;
   while (int(seconds.size()) < policy.maxRuns &&
          (int(seconds.size()) < policy.minRuns || total < policy.minSeconds)) {
+    if (policy.beforeEachRun)
+      policy.beforeEachRun();
     auto start = std::chrono::steady_clock::now();
     if (!operation())
       return {};

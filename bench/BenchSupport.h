@@ -57,6 +57,9 @@ struct TimingPolicy {
   int minRuns = 3;
   int maxRuns = 1000;
   double minSeconds = 0.0;
+  /// Called before every run, untimed (e.g. to evict the caches); may be
+  /// empty.
+  std::function<void()> beforeEachRun;
 };
 
 /// Runs `operation` as `policy` says and returns the seconds of each timed

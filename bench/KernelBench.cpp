@@ -1,10 +1,11 @@
 //===- KernelBench.cpp - Time linear-layer kernels and their baselines ----===//
 //
-//   nibble-kernel-bench dram  [--threads=1,2] [--mib=512]
+//   nibble-kernel-bench dram  [--threads=1,2] [--mib=512] [--streams=1,2,4,8]
 //   nibble-kernel-bench sgemm --m=1,8 --n=N --k=K [--copies=L] [--threads=1,2]
 //   nibble-kernel-bench model LIB.so [--entries=m1,m8] [--threads=1,2]
 //   nibble-kernel-bench info
 //   common: [--warmup=1] [--runs=3] [--max-runs=1000] [--min-time=0.5]
+//           [--flush-mib=0]
 //
 // The timing half of bench/kernels.py, which generates and compiles the
 // models and prints the tables. Each subcommand prints one line per
@@ -13,12 +14,15 @@
 //   dram: streams through a buffer of --mib MiB (far more than the L3) with
 //     the runtime's thread pool (nibble_parallel_for at each thread count),
 //     summing 64-bit words: the machine's DRAM read bandwidth as the models
-//     see it.
+//     see it. Each thread reads its share as S runs side by side, for each
+//     S of --streams (one sequential stream keeps fewer misses in flight
+//     than a kernel reading several weight rows at once).
 //   sgemm: OpenBLAS cblas_sgemm computing y[M,N] = x[M,K] · W[N,K]ᵀ (W row
 //     major, as nibble.linear's weight) at each thread count
 //     (openblas_set_num_threads); with --copies=L, each run multiplies by L
 //     distinct W in turn (decode shapes: weights larger than the caches) and
-//     the time is per multiplication.
+//     the time is per multiplication; max_rel_err checks a few entries of
+//     the result against double precision.
 //   model: runs entries of a library compiled by nibblec at each thread count
 //     (nibble_set_num_threads), inputs bound to pseudo-random data; prints
 //     the time per run, the entry's number of outputs and the weight bytes
@@ -27,6 +31,9 @@
 //
 // Times are medians of the timed runs after --warmup untimed ones; there are
 // at least --runs timed runs and more until --min-time seconds have passed.
+// With --flush-mib=N (sgemm, model), every run is preceded by an untimed
+// read of an N MiB buffer on the calling thread, which evicts the caches:
+// weights then come from DRAM (decode).
 // Run the subcommands in separate processes (the driver does): OpenBLAS's
 // threads and the runtime's pool then never compete for the cores.
 //
@@ -37,10 +44,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +68,8 @@ struct Options {
   std::vector<int> threads = {1, 2};
   TimingPolicy policy;
   int mib = 512;
+  int flushMib = 0;
+  std::vector<int> streams = {1, 2, 4, 8};
   std::vector<int> m;
   int n = 0, k = 0, copies = 1;
   std::vector<std::string> entries;
@@ -112,6 +123,10 @@ bool parseArguments(int argc, char **argv, Options &options) {
       ok = !value.empty() && *end == '\0' && options.policy.minSeconds >= 0;
     } else if (matchFlag(arg, "mib", value)) {
       ok = parseInteger(value, options.mib, 1, 1 << 20);
+    } else if (matchFlag(arg, "flush-mib", value)) {
+      ok = parseInteger(value, options.flushMib, 0, 1 << 20);
+    } else if (matchFlag(arg, "streams", value)) {
+      ok = parseCounts(value.c_str(), options.streams, 64);
     } else if (matchFlag(arg, "m", value)) {
       ok = parseCounts(value.c_str(), options.m);
     } else if (matchFlag(arg, "n", value)) {
@@ -146,55 +161,126 @@ bool parseArguments(int argc, char **argv, Options &options) {
 // DRAM read bandwidth
 //===----------------------------------------------------------------------===//
 
-/// Four 64-bit lanes (two SSE registers without AVX, one with AVX2).
-typedef uint64_t Lanes __attribute__((vector_size(32)));
+/// Function versions for the widest vectors the CPU has (x86-64), so that
+/// the loop is bound by memory, not by its instructions.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define NIBBLE_WIDEST_VECTORS                                                  \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NIBBLE_WIDEST_VECTORS
+#endif
+
+/// The sum of `count` (a multiple of 32) 64-bit words at `words`, in 32
+/// independent lanes that the compiler vectorizes.
+NIBBLE_WIDEST_VECTORS uint64_t sumWords(const uint64_t *words, int64_t count) {
+  uint64_t lanes[32] = {};
+  for (int64_t i = 0; i < count; i += 32)
+    for (int lane = 0; lane < 32; ++lane)
+      lanes[lane] += words[i + lane];
+  uint64_t sum = 0;
+  for (uint64_t lane : lanes)
+    sum += lane;
+  return sum;
+}
+
+/// The sum of `streams` runs of `count` (a multiple of 32) 64-bit words,
+/// starting at `words` + i × `stride`, read side by side: each step takes
+/// 256 bytes from every run, as a kernel reading several weight rows at once
+/// does, so more cache misses are in flight than with one sequential stream.
+NIBBLE_WIDEST_VECTORS uint64_t sumStreams(const uint64_t *words, int streams,
+                                          int64_t stride, int64_t count) {
+  uint64_t lanes[32] = {};
+  for (int64_t i = 0; i < count; i += 32)
+    for (int stream = 0; stream < streams; ++stream) {
+      const uint64_t *run = words + stream * stride + i;
+      for (int lane = 0; lane < 32; ++lane)
+        lanes[lane] += run[lane];
+    }
+  uint64_t sum = 0;
+  for (uint64_t lane : lanes)
+    sum += lane;
+  return sum;
+}
 
 /// The buffer a streaming read walks, in blocks that the thread pool hands
 /// out, and where the sums go so the reads are not optimized away.
 struct StreamJob {
-  const Lanes *data = nullptr;
-  int64_t lanesPerBlock = 0;
+  const uint64_t *words = nullptr;
+  int64_t wordsPerBlock = 0;
+  int streams = 1;
   std::atomic<uint64_t> sink{0};
 };
 
-/// Sums blocks [begin, end) of the job's buffer (a nibble_parallel_task).
+/// Sums blocks [begin, end) of the job's buffer (a nibble_parallel_task) as
+/// `streams` runs of consecutive blocks read side by side.
 void sumBlocks(void *context, int64_t begin, int64_t end) {
   auto *job = static_cast<StreamJob *>(context);
-  const Lanes *p = job->data + begin * job->lanesPerBlock;
-  int64_t count = (end - begin) * job->lanesPerBlock;
-  Lanes a = {}, b = {}, c = {}, d = {};
-  for (int64_t i = 0; i + 4 <= count; i += 4) {
-    a += p[i];
-    b += p[i + 1];
-    c += p[i + 2];
-    d += p[i + 3];
-  }
-  Lanes sum = a + b + c + d;
-  job->sink.fetch_add(sum[0] ^ sum[1] ^ sum[2] ^ sum[3],
-                      std::memory_order_relaxed);
+  int64_t blocks = end - begin;
+  int streams = int(std::min<int64_t>(job->streams, blocks));
+  int64_t perStream = blocks / streams;
+  const uint64_t *words = job->words + begin * job->wordsPerBlock;
+  uint64_t sum = sumStreams(words, streams, perStream * job->wordsPerBlock,
+                            perStream * job->wordsPerBlock);
+  // Blocks left over when `streams` does not divide the range.
+  int64_t done = perStream * streams;
+  if (done < blocks)
+    sum += sumWords(words + done * job->wordsPerBlock,
+                    (blocks - done) * job->wordsPerBlock);
+  job->sink.fetch_add(sum, std::memory_order_relaxed);
 }
+
+/// Evicts the caches by reading a buffer of `mib` MiB (several times the
+/// L3) on the calling thread: set as a TimingPolicy's beforeEachRun, every
+/// run then finds its data in DRAM. (Cycling through a working set twice
+/// the L3 is not enough: this machine's L3 keeps a good part of it.)
+class CacheFlusher {
+public:
+  explicit CacheFlusher(int mib)
+      : buffer(size_t(mib) << 17) { // 2^20 / 8 words per MiB.
+    for (size_t i = 0; i < buffer.size(); ++i)
+      buffer[i] = i;
+  }
+  void operator()() {
+    sink += sumWords(buffer.data(), int64_t(buffer.size()) & ~int64_t(31));
+  }
+  /// Installs the flusher into `policy` if `mib` > 0.
+  static void install(TimingPolicy &policy, int mib) {
+    if (mib > 0)
+      policy.beforeEachRun = [flusher = std::make_shared<CacheFlusher>(mib)] {
+        (*flusher)();
+      };
+  }
+  static inline volatile uint64_t sink = 0;
+
+private:
+  std::vector<uint64_t> buffer;
+};
 
 int runDram(const Options &options) {
   constexpr int64_t blockBytes = 1 << 20;
   int64_t blocks = int64_t(options.mib);
-  std::vector<Lanes> buffer(blocks * blockBytes / sizeof(Lanes));
+  std::vector<uint64_t> buffer(blocks * blockBytes / sizeof(uint64_t));
   for (size_t i = 0; i < buffer.size(); ++i)
-    buffer[i] = Lanes{i, i + 1, i + 2, i + 3};
+    buffer[i] = i;
   StreamJob job;
-  job.data = buffer.data();
-  job.lanesPerBlock = blockBytes / sizeof(Lanes);
+  job.words = buffer.data();
+  job.wordsPerBlock = blockBytes / sizeof(uint64_t);
   double bytes = double(blocks) * blockBytes;
   for (int threads : options.threads) {
     nibble_set_num_threads(threads);
-    std::vector<double> times = timeRuns(options.policy, [&] {
-      nibble_parallel_for(0, blocks, sumBlocks, &job);
-      return true;
-    });
-    double median = medianOf(times);
-    std::printf("dram threads=%d mib=%d runs=%zu median_s=%.6f gbps=%.3f\n",
-                threads, options.mib, times.size(), median,
-                bytes / median / 1e9);
-    std::fflush(stdout);
+    for (int streams : options.streams) {
+      job.streams = streams;
+      std::vector<double> times = timeRuns(options.policy, [&] {
+        nibble_parallel_for(0, blocks, sumBlocks, &job);
+        return true;
+      });
+      double median = medianOf(times);
+      std::printf("dram threads=%d mib=%d streams=%d runs=%zu median_s=%.6f "
+                  "gbps=%.3f\n",
+                  threads, options.mib, streams, times.size(), median,
+                  bytes / median / 1e9);
+      std::fflush(stdout);
+    }
   }
   return job.sink.load() == 42 ? 3 : 0; // Uses the sums.
 }
@@ -216,6 +302,29 @@ int runInfo() {
   return 0;
 }
 
+#ifdef NIBBLE_HAVE_OPENBLAS
+/// The largest error of y = x · Wᵀ ([m, n] from [m, k] and [n, k]) at a few
+/// sampled entries against a double-precision dot product, relative to the
+/// sum of the products' magnitudes: a check that the kernel OpenBLAS picked
+/// (OPENBLAS_CORETYPE) computes what is timed.
+double sampledError(const float *x, const float *w, const float *y, int m,
+                    int n, int k) {
+  double worst = 0;
+  for (int sample = 0; sample < 16; ++sample) {
+    int row = int((sample * 7919ll) % m), col = int((sample * 104729ll) % n);
+    double exact = 0, magnitude = 0;
+    for (int i = 0; i < k; ++i) {
+      double product = double(x[size_t(row) * k + i]) * w[size_t(col) * k + i];
+      exact += product;
+      magnitude += std::fabs(product);
+    }
+    double error = std::fabs(y[size_t(row) * n + col] - exact);
+    worst = std::max(worst, magnitude > 0 ? error / magnitude : error);
+  }
+  return worst;
+}
+#endif
+
 int runSgemm(const Options &options) {
 #ifndef NIBBLE_HAVE_OPENBLAS
   (void)options;
@@ -229,10 +338,12 @@ int runSgemm(const Options &options) {
       y(size_t(maxM) * n);
   fillRandomFloats(weights.data(), weights.size(), 1);
   fillRandomFloats(x.data(), x.size(), 2);
+  TimingPolicy policy = options.policy;
+  CacheFlusher::install(policy, options.flushMib);
   for (int threads : options.threads) {
     openblas_set_num_threads(threads);
     for (int m : options.m) {
-      std::vector<double> times = timeRuns(options.policy, [&] {
+      std::vector<double> times = timeRuns(policy, [&] {
         for (int copy = 0; copy < copies; ++copy)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f,
                       x.data(), k, weights.data() + size_t(copy) * n * k, k,
@@ -241,9 +352,12 @@ int runSgemm(const Options &options) {
       });
       double seconds = medianOf(times) / copies;
       std::printf("sgemm m=%d n=%d k=%d threads=%d copies=%d runs=%zu "
-                  "ms=%.6f gflops=%.3f\n",
+                  "ms=%.6f gflops=%.3f max_rel_err=%.2e\n",
                   m, n, k, threads, copies, times.size(), seconds * 1e3,
-                  2.0 * m * n * k / seconds / 1e9);
+                  2.0 * m * n * k / seconds / 1e9,
+                  sampledError(x.data(),
+                               weights.data() + size_t(copies - 1) * n * k,
+                               y.data(), m, n, k));
       std::fflush(stdout);
     }
   }
@@ -276,6 +390,8 @@ int runModel(const Options &options) {
         !bindSelectedEntry(model, buffers[i]))
       return fail(entries[i].c_str());
   double bytes = weightBytes(nibble_model_get_model_abi(model));
+  TimingPolicy policy = options.policy;
+  CacheFlusher::install(policy, options.flushMib);
   for (int threads : options.threads) {
     if (nibble_set_num_threads(threads) != NIBBLE_OK)
       return fail("threads");
@@ -283,7 +399,7 @@ int runModel(const Options &options) {
       if (nibble_model_select_entry(model, entries[i].c_str()) != NIBBLE_OK)
         return fail(entries[i].c_str());
       std::vector<double> times = timeRuns(
-          options.policy, [&] { return nibble_model_run(model) == NIBBLE_OK; });
+          policy, [&] { return nibble_model_run(model) == NIBBLE_OK; });
       if (times.empty())
         return fail(entries[i].c_str());
       std::printf("model entry=%s threads=%d outputs=%d weight_bytes=%.0f "
@@ -304,12 +420,12 @@ int main(int argc, char **argv) {
   if (!parseArguments(argc, argv, options)) {
     std::fprintf(
         stderr,
-        "usage: %s dram [--threads=1,2] [--mib=512]\n"
+        "usage: %s dram [--threads=1,2] [--mib=512] [--streams=1,2,4,8]\n"
         "       %s sgemm --m=1,8 --n=N --k=K [--copies=L] [--threads=1,2]\n"
         "       %s model LIB.so [--entries=E1,E2] [--threads=1,2]\n"
         "       %s info\n"
         "  timing: [--warmup=1] [--runs=3] [--max-runs=1000] "
-        "[--min-time=0.5]\n",
+        "[--min-time=0.5] [--flush-mib=0]\n",
         argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }

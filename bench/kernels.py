@@ -20,11 +20,21 @@ safetensors archive, fixed seed; RTN quantizes them at compile time with
 `--scheme`):
   decode  (M <= 8): L distinct copies of W, and each entry applies all L to
           the same x (L outputs), L the smallest count with L × the
-          scheme's weight bytes > 64 MiB (twice the 32 MiB L3), so every
-          run streams its weights from DRAM; time per linear = time / L.
+          scheme's weight bytes > 64 MiB (twice the 32 MiB L3); time per
+          linear = time / L. Every run (OpenBLAS's too) is preceded by an
+          untimed read of --flush-mib (256) MiB that evicts the caches, so
+          the weights come from DRAM: cycling through 64 MiB is not enough
+          on this machine, whose L3 keeps part of such a cycle (a streaming
+          read of a 64 MiB buffer ran at ~35 GB/s, of 256 MiB and more at
+          ~22, one thread).
   prefill (M > 8): one copy (compute-bound; small weights stay in cache, as
           they do for OpenBLAS).
 OpenBLAS rotates through as many f32 copies as the f32 decode library.
+OpenBLAS runs its AVX-512 kernels (OPENBLAS_CORETYPE=SkylakeX) where the CPU
+has AVX-512F: Debian's 0.3.21 does not know this machine's CPU (family 26)
+and the environment here sets OPENBLAS_CORETYPE=Haswell, whose AVX2 kernels
+are 2-2.5x slower at M = 128 (--openblas-coretype=env keeps the inherited
+value). The header line names the kernels used.
 Libraries are cached under ~/.cache/nibble/bench/kernels/ (key: the module
 text, the weight generator, scheme, lowering and nibblec's bytes), least
 recently used first out beyond --cache-limit-gb.
@@ -41,7 +51,8 @@ Columns: ms per linear (median of the timed runs after one warm-up run; at
 least --runs runs and more until --min-time s), weight GB/s (the scheme's
 bytes of one linear, codes and scales as stored in the library's weights
 file, / time), % of the DRAM read bandwidth at the same thread count (the
-better of the two measurements, at the start and at the end of the run),
+best of `nibble-kernel-bench dram` over 1, 2, 4 and 8 runs read side by side
+per thread and over two measurements, at the start and at the end),
 GFLOP/s (2·M·N·K / time) and % of OpenBLAS's GFLOP/s, for each lowering, and
 reference time / fast time. "others %": the CPU share the machine's other
 processes used while OpenBLAS / reference / fast were measured (a shared
@@ -93,6 +104,26 @@ def parse_lines(text):
     return records
 
 
+def blas_environment(coretype):
+    """The environment of nibble-kernel-bench: OPENBLAS_CORETYPE as
+    --openblas-coretype says. "auto": SkylakeX (OpenBLAS's AVX-512 kernels)
+    on a CPU with AVX-512F, as OpenBLAS 0.3.21 does not recognize every such
+    CPU (this machine's family 26) and an inherited OPENBLAS_CORETYPE may
+    name an older core; "env": as inherited; else that core name."""
+    env = dict(os.environ)
+    if coretype == "auto":
+        try:
+            with open("/proc/cpuinfo") as f:
+                avx512 = " avx512f" in f.read()
+        except OSError:
+            avx512 = False
+        if avx512:
+            env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif coretype != "env":
+        env["OPENBLAS_CORETYPE"] = coretype
+    return env
+
+
 class Runner:
     """Runs nibble-kernel-bench, waiting for a quiet machine when the last
     measurement saw the other processes busy, and recording how busy."""
@@ -113,13 +144,11 @@ class Runner:
         if (self.args.wait_quiet > 0 and
                 (self.last_others is None or self.last_others >= threshold)):
             wait_quiet(self.args.quiet, threads, self.args.wait_quiet, log)
-        env = dict(os.environ)
+        env = blas_environment(self.args.openblas_coretype)
         if arguments[0] != "sgemm":
             # OpenBLAS starts its threads when loaded; keep it to none where
             # it is not measured.
             env["OPENBLAS_NUM_THREADS"] = "1"
-        elif self.args.openblas_coretype:
-            env["OPENBLAS_CORETYPE"] = self.args.openblas_coretype
         command = [self.binary] + arguments + [f"--threads={threads}"]
         command += self.timing_flags()
         with OthersMeter() as meter:
@@ -205,9 +234,13 @@ def parse_arguments():
     parser.add_argument("--min-time", type=float, default=0.5,
                         help="timed runs go on until this many seconds")
     parser.add_argument("--dram-mib", type=int, default=512)
-    parser.add_argument("--openblas-coretype",
-                        help="OPENBLAS_CORETYPE for sgemm (e.g. SkylakeX); "
-                             "default: OpenBLAS's own detection")
+    parser.add_argument("--flush-mib", type=int, default=256,
+                        help="decode: read this many MiB before every run, "
+                             "untimed, to evict the caches (0: do not)")
+    parser.add_argument("--openblas-coretype", default="auto",
+                        help="OPENBLAS_CORETYPE for sgemm: auto (SkylakeX "
+                             "where the CPU has AVX-512F), env (as "
+                             "inherited), or a core name (Haswell, ...)")
     parser.add_argument("--quiet", type=float, default=0.15)
     parser.add_argument("--wait-quiet", type=int, default=60,
                         help="seconds to wait at most for the other "
@@ -245,8 +278,9 @@ def main():
         log("nibblec has no --kernels: measuring its one lowering, the "
             "reference")
         args.kernels = ["reference"]
-    info = parse_lines(subprocess.run([bench, "info"], capture_output=True,
-                                      text=True, check=True).stdout)[0][1]
+    info = parse_lines(subprocess.run(
+        [bench, "info"], capture_output=True, text=True, check=True,
+        env=blas_environment(args.openblas_coretype)).stdout)[0][1]
     have_blas = info.get("openblas") == "1"
     if not have_blas:
         log("nibble-kernel-bench was built without OpenBLAS: no sgemm "
@@ -263,9 +297,11 @@ def main():
         for threads in args.threads:
             records, _ = runner.run(["dram", f"--mib={args.dram_mib}"],
                                     threads)
-            result[threads] = float(records[0][1]["gbps"])
-        log("  DRAM read GB/s: " + ", ".join(
-            f"{t} thread(s) {g:.2f}" for t, g in result.items()))
+            # The best of the stream counts (runs read side by side).
+            result[threads] = max(float(r["gbps"]) for _, r in records)
+            log(f"  DRAM read GB/s, {threads} thread(s): " + ", ".join(
+                f"{r['streams']} stream(s) {float(r['gbps']):.2f}"
+                for _, r in records))
         return result
 
     dram_start = {} if args.compile_only else dram()
@@ -283,15 +319,20 @@ def main():
             # reuse the libraries of a full one.
             entries = sorted(set(ms) | {m for m in DEFAULT_M
                                         if (m <= DECODE_MAX_M) == (cls == "decode")})
+            flush = ([f"--flush-mib={args.flush_mib}"]
+                     if cls == "decode" and args.flush_mib else [])
             if have_blas and not args.compile_only:
                 copies = decode_copies(n, k, "f32") if cls == "decode" else 1
                 for threads in args.threads:
                     records, others = runner.run(
                         ["sgemm", "--m=" + ",".join(map(str, ms)), f"--n={n}",
-                         f"--k={k}", f"--copies={copies}"], threads)
+                         f"--k={k}", f"--copies={copies}"] + flush, threads)
                     for _, r in records:
                         results[(n, k, int(r["m"]), "f32", threads, "openblas")] = (
                             float(r["ms"]), others)
+                        if float(r["max_rel_err"]) > 1e-4:
+                            log(f"  warning: OpenBLAS's result is off by "
+                                f"{r['max_rel_err']} (relative)")
             for scheme in args.schemes:
                 if not scheme_applies(k, scheme):
                     continue
@@ -305,7 +346,7 @@ def main():
                     for threads in args.threads:
                         records, others = runner.run(
                             ["model", library, "--entries=" + ",".join(
-                                f"m{m}" for m in ms)], threads)
+                                f"m{m}" for m in ms)] + flush, threads)
                         for _, r in records:
                             m = int(r["entry"][1:])
                             bytes_per_linear[(n, k, scheme, kernels, cls)] = (

@@ -35,6 +35,8 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
+      // Intrinsics of generated kernels, where deallocation no longer looks.
+      "nibble-cpu-use-intrinsics,"
       "convert-bufferization-to-memref,"
       "nibble-strided-copies-to-linalg,"
       "func.func(convert-linalg-to-parallel-loops),"

@@ -16,6 +16,11 @@
 
 namespace nibble {
 
+/// String attribute of a function whose calls nibble-cpu-use-intrinsics
+/// replaces by this LLVM intrinsic (the body computes the same portably).
+inline constexpr llvm::StringLiteral kLlvmIntrinsicAttrName =
+    "nibble.llvm_intrinsic";
+
 /// A buffer type of `shape` for a kernel argument: unit inner stride,
 /// dynamic outer strides and offset.
 mlir::MemRefType kernelBufferType(llvm::ArrayRef<int64_t> shape,

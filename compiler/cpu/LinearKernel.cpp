@@ -108,9 +108,10 @@ class LinearKernelEmitter {
 public:
   LinearKernelEmitter(const LinearSignature &sig,
                       const LinearKernelConfig &config, func::FuncOp func,
-                      Value codebook)
-      : sig(sig), config(config), codebook(codebook), lanes(config.lanes),
-        perByte(sig.codesPerByte()), chunk(int64_t(perByte) * config.lanes) {
+                      Value codebook, func::FuncOp lookup)
+      : sig(sig), config(config), codebook(codebook), lookup(lookup),
+        lanes(config.lanes), perByte(sig.codesPerByte()),
+        chunk(int64_t(perByte) * config.lanes) {
     ValueRange args = func.getArguments();
     x = args.front();
     y = args.back();
@@ -160,7 +161,17 @@ private:
     Value scale; // vector of f32 (packed weights only)
     Value zero;  // vector of i32 (integer codes without mins)
     Value min;   // vector of f32 (mins)
+    Value table; // vector of 16 f32: the value of each code (tableLookup)
   };
+  /// Lane i of the result is table[codes[i]] (codes in range): a call of
+  /// the lookup stub, which becomes one vpermps on AVX-512.
+  Value emitTableLookup(OpBuilder &b, Location loc, Value table, Value codes);
+  /// The 16 dequantized values of codes 0..15 with `factors`.
+  Value emitCodeTable(OpBuilder &b, Location loc, const RowFactors &factors);
+  /// float(level(code) [- zero]) * scale (+ min) for a vector of codes:
+  /// the reference's arithmetic, product and sum rounded separately.
+  Value emitDequantize(OpBuilder &b, Location loc, Value code,
+                       const RowFactors &factors);
   RowFactors emitRowFactors(OpBuilder &b, Location loc, Value row, Value group);
   /// The `perByte` dequantized weight vectors of row `row` at element
   /// `k` (the start of a chunk).
@@ -170,6 +181,7 @@ private:
   const LinearSignature &sig;
   const LinearKernelConfig &config;
   Value codebook;
+  func::FuncOp lookup;
   int64_t lanes, perByte, chunk;
   Value x, y, weight, scales, zeroPoints, mins, scaleScales, bias;
 };
@@ -292,7 +304,53 @@ LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
     }
     factors.zero = splat(b, loc, zero);
   }
+  if (config.tableLookup)
+    factors.table = emitCodeTable(b, loc, factors);
   return factors;
+}
+
+Value LinearKernelEmitter::emitTableLookup(OpBuilder &b, Location loc,
+                                           Value table, Value codes) {
+  return func::CallOp::create(b, loc, lookup, ValueRange{table, codes})
+      .getResult(0);
+}
+
+Value LinearKernelEmitter::emitCodeTable(OpBuilder &b, Location loc,
+                                         const RowFactors &factors) {
+  auto i32Type = VectorType::get({lanes}, b.getI32Type());
+  SmallVector<int32_t> codes;
+  for (int32_t code = 0; code < lanes; ++code)
+    codes.push_back(code);
+  Value iota = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(i32Type, ArrayRef<int32_t>(codes)));
+  return emitDequantize(b, loc, iota, factors);
+}
+
+Value LinearKernelEmitter::emitDequantize(OpBuilder &b, Location loc,
+                                          Value code,
+                                          const RowFactors &factors) {
+  VectorType f32Type = f32Vector(b);
+  Value level;
+  if (factors.min) {
+    level = arith::SIToFPOp::create(b, loc, f32Type, code);
+  } else if (factors.zero) {
+    level = arith::SIToFPOp::create(
+        b, loc, f32Type, arith::SubIOp::create(b, loc, code, factors.zero));
+  } else {
+    Value zero = index(b, loc, 0);
+    Value all = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(VectorType::get({lanes}, b.getI1Type()), true));
+    Value none = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
+    level =
+        vector::GatherOp::create(b, loc, f32Type, codebook, ValueRange{zero},
+                                 code, all, none, IntegerAttr());
+  }
+  Value value = arith::MulFOp::create(b, loc, level, factors.scale);
+  if (factors.min)
+    value = arith::AddFOp::create(b, loc, value, factors.min);
+  return value;
 }
 
 SmallVector<Value>
@@ -331,30 +389,10 @@ LinearKernelEmitter::emitWeightVectors(OpBuilder &b, Location loc, Value row,
     if (p + 1 < perByte)
       code =
           arith::AndIOp::create(b, loc, code, i32Splat((1 << container) - 1));
-    Value level;
-    if (factors.min) {
-      level = arith::SIToFPOp::create(b, loc, f32Type, code);
-    } else if (factors.zero) {
-      level = arith::SIToFPOp::create(
-          b, loc, f32Type, arith::SubIOp::create(b, loc, code, factors.zero));
-    } else {
-      Value zero = index(b, loc, 0);
-      Value all = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(VectorType::get({lanes}, b.getI1Type()),
-                                 true));
-      Value none = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
-      level =
-          vector::GatherOp::create(b, loc, f32Type, codebook, ValueRange{zero},
-                                   code, all, none, IntegerAttr());
-    }
-    // float(code - zero) * scale (+ min): the reference's arithmetic, with
-    // the product and the sum rounded separately.
-    Value value = arith::MulFOp::create(b, loc, level, factors.scale);
-    if (factors.min)
-      value = arith::AddFOp::create(b, loc, value, factors.min);
-    result.push_back(value);
+    if (factors.table)
+      result.push_back(emitTableLookup(b, loc, factors.table, code));
+    else
+      result.push_back(emitDequantize(b, loc, code, factors));
   }
   return result;
 }
@@ -465,6 +503,41 @@ memref::GlobalOp getOrCreateCodebook(ModuleOp module, SymbolTable &symbols,
   return global;
 }
 
+/// The 16-lane table lookup `(table, codes) -> table[codes]`: a portable
+/// body (element by element), tagged with the AVX-512 intrinsic that
+/// nibble-cpu-use-intrinsics puts in place of its calls (LLVM does not form
+/// vpermps from the element-wise form).
+func::FuncOp getOrCreateTableLookup(ModuleOp module, SymbolTable &symbols,
+                                    Location loc) {
+  constexpr StringLiteral name = "__nibble_table_lookup_16xf32";
+  if (auto existing = symbols.lookup<func::FuncOp>(name))
+    return existing;
+  MLIRContext *ctx = module.getContext();
+  auto tableType = VectorType::get({16}, Float32Type::get(ctx));
+  auto codesType = VectorType::get({16}, IntegerType::get(ctx, 32));
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto func = func::FuncOp::create(
+      b, loc, name,
+      FunctionType::get(ctx, {tableType, codesType}, {tableType}));
+  func.setPrivate();
+  func->setAttr(kLlvmIntrinsicAttrName,
+                b.getStringAttr("llvm.x86.avx512.permvar.sf.512"));
+  symbols.insert(func);
+  b.setInsertionPointToStart(func.addEntryBlock());
+  SmallVector<Value> elements;
+  for (int64_t i = 0; i < 16; ++i) {
+    Value code = vector::ExtractOp::create(b, loc, func.getArgument(1), i);
+    Value position =
+        arith::IndexCastUIOp::create(b, loc, b.getIndexType(), code);
+    elements.push_back(vector::ExtractOp::create(
+        b, loc, func.getArgument(0), ArrayRef<OpFoldResult>{position}));
+  }
+  func::ReturnOp::create(
+      b, loc,
+      ValueRange{vector::FromElementsOp::create(b, loc, tableType, elements)});
+  return func;
+}
+
 /// A name for the kernel of `sig` with `config`: readable parts and a hash
 /// of the full signature.
 std::string kernelName(const LinearSignature &sig,
@@ -476,7 +549,7 @@ std::string kernelName(const LinearSignature &sig,
   for (RankedTensorType type : sig.weightOperands)
     os << type;
   os << config.lanes << "," << config.rows << "," << config.tokens << ","
-     << config.tokenTile;
+     << config.tokenTile << "," << config.tableLookup;
   std::string name;
   llvm::raw_string_ostream out(name);
   out << "__nibble_kernel_" << (sig.scheme ? "qlinear" : "linear") << "_"
@@ -539,6 +612,9 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
   // Register blocking: rows x tokens accumulators, within the 16 (SSE, AVX,
   // NEON has 32) or 32 (AVX-512) vector registers with room for operands.
   config.rows = sig.outputs % 4 == 0 ? 4 : sig.outputs % 2 == 0 ? 2 : 1;
+  config.tableLookup = !target.isAArch64 && target.vectorBits >= 512 &&
+                       config.lanes == 16 && sig.scheme &&
+                       sig.scheme.getContainerBits() <= 4;
   config.tokens = target.vectorBits >= 512 || target.isAArch64 ? 4 : 2;
   return config;
 }
@@ -575,6 +651,9 @@ func::FuncOp nibble::getOrCreateLinearKernel(ModuleOp module,
     codebook = memref::GetGlobalOp::create(b, loc, table.getType(),
                                            table.getSymName());
   }
-  LinearKernelEmitter(sig, config, func, codebook).emit(b, loc);
+  func::FuncOp lookup;
+  if (config.tableLookup)
+    lookup = getOrCreateTableLookup(module, symbols, loc);
+  LinearKernelEmitter(sig, config, func, codebook, lookup).emit(b, loc);
   return func;
 }

@@ -35,6 +35,10 @@ struct LinearKernelConfig {
   unsigned tokens = 4;
   /// Input rows per cache tile (one parallel dispatch per tile).
   unsigned tokenTile = 64;
+  /// Dequantize codes of at most 4 bits by a 16-entry table lookup in a
+  /// register (AVX-512 vpermps: the table of a row's group holds its 16
+  /// dequantized values) instead of converting and scaling each code.
+  bool tableLookup = false;
 };
 
 /// The kernel configuration for the linear `op` (nibble.linear or

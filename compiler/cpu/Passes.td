@@ -52,4 +52,18 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
   ];
 }
 
+def NibbleCpuUseIntrinsics : Pass<"nibble-cpu-use-intrinsics",
+                                  "mlir::ModuleOp"> {
+  let summary = "Replace calls of intrinsic stubs by the LLVM intrinsic";
+  let description = [{
+    Generated kernels reach some instructions (AVX-512 vpermps) through a
+    stub function: a portable body tagged `nibble.llvm_intrinsic = "<name>"`.
+    This pass replaces each call of such a stub by `llvm.call_intrinsic` of
+    that intrinsic and removes the stubs. It runs after buffer deallocation,
+    which refuses operations with unknown memory effects such as intrinsic
+    calls; without it the stubs' portable bodies run instead.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NIBBLE_COMPILER_CPU_PASSES_TD

@@ -1,6 +1,6 @@
 """Checks the generated attention kernel against the reference lowering.
 
-Usage: check_attention_kernels.py DIR
+Usage: check_attention_kernels.py DIR [--aarch64 AARCH64_BIN]
 
 Runs nibble.attention cases through nibble-run with --kernels=fast and
 --kernels=reference and compares them. The caches hold NaN past start + T
@@ -17,13 +17,25 @@ unnormalized weights moves the output by at most 2δ·max|v|, so
     |o_fast - o_ref| <= (2·(2Δ + e) + 2·γ_L) · max_j |v_j|   per query,
 
 with γ_n = n·u / (1 - n·u) and u = 2^-24.
+
+With --aarch64 AARCH64_BIN (the directory of the cross-built nibble-run-lib)
+the fast kernel is generated for AArch64 instead (nibblec --target=aarch64
+--mattr=+neon,+dotprod,+i8mm --emit=lib, 4 lanes) and run under qemu-aarch64
+on the same inputs; it is compared with this machine's --kernels=reference
+output under the same bound (it follows from the operands and the
+exponential's accuracy, not from the machine). The pass's remarks for that target must name a 4-lane
+kernel, and the compiled library must define exactly that function.
 """
 
+import argparse
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
+from check_kernels import (AARCH64_FEATURES, AARCH64_TRIPLE, compile_aarch64,
+                           run_aarch64)
 
 U = 2.0**-24
 CAPACITY = 48
@@ -51,8 +63,33 @@ def run(command):
     return result.stdout
 
 
+def aarch64_kernel(module):
+    """The attention kernel nibble-cpu-select-kernels picks for AArch64 in
+    `module` (None if it picks none), from its remarks; it must use 4
+    lanes (128-bit NEON)."""
+    result = subprocess.run(
+        ["nibble-opt", module, "-o", os.devnull,
+         f"--nibble-cpu-select-kernels=triple={AARCH64_TRIPLE} "
+         f"features={AARCH64_FEATURES} remarks"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"nibble-cpu-select-kernels on {module} failed:\n"
+                 f"{result.stderr}")
+    names = re.findall(r"remark: kernel @(\w+) \((\d+) lanes\)",
+                       result.stderr)
+    if len(names) != 1 or names[0][1] != "4":
+        return None
+    return names[0][0]
+
+
 def main():
-    out = os.path.abspath(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dir")
+    parser.add_argument("--aarch64", metavar="AARCH64_BIN",
+                        help="generate the fast kernel for AArch64 and run "
+                        "it under qemu with AARCH64_BIN/nibble-run-lib")
+    args = parser.parse_args()
+    out = os.path.abspath(args.dir)
     rng = np.random.default_rng(7)
     failures = 0
     for name, (tokens, start, window, hq, hkv, d, dv) in CASES.items():
@@ -83,17 +120,39 @@ def main():
   return %y : {ot}
 }}
 """)
-        selected = run(["nibble-opt", module, "--nibble-cpu-select-kernels"])
-        if "nibble.kernel_call" not in selected:
-            print(f"{name}: FAIL: no attention kernel")
-            failures += 1
-            continue
+        inputs = [paths[part] for part in ("q", "k", "v", "start")]
         results = {}
-        for kernels in ("fast", "reference"):
+        if args.aarch64:
+            kernel = aarch64_kernel(module)
+            if kernel is None:
+                print(f"{name}: FAIL: no 4-lane AArch64 attention kernel")
+                failures += 1
+                continue
+            library = f"{out}/{name}_aarch64.so"
+            built = compile_aarch64(module, "attn", library)
+            if built != {kernel}:
+                print(f"{name}: FAIL: the AArch64 library defines "
+                      f"{sorted(built)}, the pass chose {kernel}")
+                failures += 1
+                continue
+            path = f"{out}/{name}_aarch64.npy"
+            run_aarch64(args.aarch64, library, "attn", inputs, [path])
+            results["fast"] = np.load(path).astype(np.float64)
+        else:
+            selected = run(["nibble-opt", module,
+                            "--nibble-cpu-select-kernels"])
+            if "nibble.kernel_call" not in selected:
+                print(f"{name}: FAIL: no attention kernel")
+                failures += 1
+                continue
+        for kernels in ("reference",) if args.aarch64 else ("fast",
+                                                            "reference"):
             path = f"{out}/{name}_{kernels}.npy"
-            run(["nibble-run", module, "-e", "attn", f"--kernels={kernels}",
-                 "--input", paths["q"], "--input", paths["k"], "--input",
-                 paths["v"], "--input", paths["start"], "--output", path])
+            command = ["nibble-run", module, "-e", "attn",
+                       f"--kernels={kernels}", "--output", path]
+            for input_path in inputs:
+                command += ["--input", input_path]
+            run(command)
             results[kernels] = np.load(path).astype(np.float64)
         fast, ref = results["fast"], results["reference"]
         worst = 0.0
@@ -116,7 +175,8 @@ def main():
                     ok = False
                 worst = max(worst, err / bound)
         failures += not ok
-        print(f"{name}: max |fast - ref| / bound = {worst:.3f} -> "
+        target = "aarch64: " if args.aarch64 else ""
+        print(f"{name}: {target}max |fast - ref| / bound = {worst:.3f} -> "
               f"{'ok' if ok else 'FAIL'}")
     return 1 if failures else 0
 

@@ -1,6 +1,6 @@
 """Checks the generated CPU kernels against the reference lowering.
 
-Usage: check_kernels.py DIR
+Usage: check_kernels.py DIR [--aarch64 AARCH64_BIN] [--schemes NAME,...]
 
 For every weight scheme in SCHEMES, a module with three linears of different
 shapes is quantized with nibble-rtn and run by nibble-run twice on the same
@@ -29,9 +29,20 @@ The script also checks that the fast pipeline really used kernels: a
 supported scheme has no nibble.linear / nibble.qlinear left after
 nibble-cpu-select-kernels, an unsupported one (int8 activations) keeps its
 three qlinears and gives bit-identical results.
+
+With --aarch64 AARCH64_BIN (the directory of the cross-built nibble-run-lib)
+the fast kernels are generated for AArch64 instead: each module is compiled
+by `nibblec --target=aarch64 --mattr=+neon,+dotprod,+i8mm --emit=lib` and
+run under qemu-aarch64 on the same inputs, then compared with this machine's
+--kernels=reference outputs under the same bound (it depends on K and the
+operands, not on the machine). The kernels really are there: the pass's
+remarks for that target name 4-lane kernels, and exactly those functions are
+symbols of the compiled library.
 """
 
+import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -61,6 +72,10 @@ SCHEMES = [
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}
 
 U = 2.0**-24
+
+AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
+AARCH64_FEATURES = "+neon,+dotprod,+i8mm"
+QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
 
 
 def tensor_type(shape):
@@ -98,6 +113,52 @@ def run(command):
     return result.stdout
 
 
+def aarch64_kernels(module):
+    """The kernels nibble-cpu-select-kernels picks for AArch64 in `module`:
+    (names, number of ops left for the reference lowering), from its
+    remarks. Every kernel must be generated for 128-bit NEON."""
+    result = subprocess.run(
+        ["nibble-opt", module, "-o", os.devnull,
+         f"--nibble-cpu-select-kernels=triple={AARCH64_TRIPLE} "
+         f"features={AARCH64_FEATURES} remarks"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"nibble-cpu-select-kernels on {module} failed:\n"
+                 f"{result.stderr}")
+    names = re.findall(r"remark: kernel @(\w+) \(aarch64 128-bit",
+                       result.stderr)
+    if result.stderr.count("remark: kernel @") != len(names):
+        sys.exit(f"{module}: a kernel not generated for AArch64 NEON:\n"
+                 f"{result.stderr}")
+    return set(names), result.stderr.count("remark: reference lowering")
+
+
+def compile_aarch64(module, entry, library):
+    """`module` compiled for AArch64 NEON + dotprod + i8mm (fast kernels)
+    into the shared library `library`; returns the kernel functions it
+    defines (global __nibble_kernel_* symbols)."""
+    run(["nibblec", module, f"--entry={entry}", "--target=aarch64",
+         f"--mattr={AARCH64_FEATURES}", "--kernels=fast", "--emit=lib", "-o",
+         library])
+    symbols = run(["llvm-nm", "--defined-only", "--extern-only", library])
+    return {
+        m.group(1)
+        for m in re.finditer(r"^\S+ T (__nibble_kernel_\w+)$", symbols, re.M)
+        if not m.group(1).endswith("_parallel_task")
+    }
+
+
+def run_aarch64(aarch64_bin, library, entry, input_paths, output_paths):
+    """Runs `entry` of the AArch64 `library` under qemu."""
+    command = QEMU + [os.path.join(aarch64_bin, "nibble-run-lib"), library,
+                      "--entry", entry]
+    for path in input_paths:
+        command += ["--input", path]
+    for path in output_paths:
+        command += ["--output", path]
+    run(command)
+
+
 def run_module(module, inputs, kernels, out_dir, tag):
     command = ["nibble-run", module, "-e", "linears", f"--kernels={kernels}"]
     outputs = []
@@ -113,8 +174,40 @@ def run_module(module, inputs, kernels, out_dir, tag):
     return {name: np.load(path) for name, path in zip(inputs, outputs)}
 
 
+def run_module_aarch64(aarch64_bin, module, inputs, out_dir, tag):
+    """run_module's outputs from the AArch64 build of `module` (fast
+    kernels) under qemu, and the kernels the library defines."""
+    library = os.path.join(out_dir, f"{tag}_aarch64.so")
+    kernels = compile_aarch64(module, "linears", library)
+    input_paths, output_paths = [], []
+    for name, array in inputs.items():
+        input_paths.append(os.path.join(out_dir, f"{tag}_x_{name}.npy"))
+        np.save(input_paths[-1], array)
+        output_paths.append(
+            os.path.join(out_dir, f"{tag}_aarch64_y_{name}.npy"))
+    run_aarch64(aarch64_bin, library, "linears", input_paths, output_paths)
+    return ({name: np.load(path) for name, path in zip(inputs, output_paths)},
+            kernels)
+
+
 def main():
-    out_dir = os.path.abspath(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dir")
+    parser.add_argument("--aarch64", metavar="AARCH64_BIN",
+                        help="generate the fast kernels for AArch64 and run "
+                        "them under qemu with AARCH64_BIN/nibble-run-lib")
+    parser.add_argument("--schemes",
+                        help="comma-separated names of SCHEMES to check "
+                        "(default: all)")
+    args = parser.parse_args()
+    out_dir = os.path.abspath(args.dir)
+    schemes = SCHEMES
+    if args.schemes:
+        wanted = args.schemes.split(",")
+        unknown = set(wanted) - {name for name, _, _ in SCHEMES}
+        if unknown:
+            sys.exit(f"unknown schemes: {', '.join(sorted(unknown))}")
+        schemes = [s for s in SCHEMES if s[0] in wanted]
     rng = np.random.default_rng(20261202)
     tensors, inputs, identity = {}, {}, {}
     identity_shapes = {}
@@ -138,7 +231,7 @@ def main():
     zeros = {name: np.zeros_like(a) for name, a in identity.items()}
 
     failures = 0
-    for scheme_name, scheme, has_kernel in SCHEMES:
+    for scheme_name, scheme, has_kernel in schemes:
         modules = {}
         for stem in ("linears", "eye"):
             source = os.path.join(out_dir, f"{stem}.mlir")
@@ -150,36 +243,56 @@ def main():
                  f"--nibble-rtn=scheme='{scheme}' output-weights="
                  f"{out_dir}/{stem}_{scheme_name}.safetensors", "-o", target])
             modules[stem] = target
-        selected = run(["nibble-opt", modules["linears"],
-                        "--nibble-cpu-select-kernels"])
-        left = selected.count("nibble.qlinear") + selected.count(
-            "nibble.linear")
-        calls = selected.count("nibble.kernel_call")
-        if has_kernel and (left != 0 or calls != 3):
-            print(f"{scheme_name}: FAIL: {calls} kernel calls, {left} linears "
-                  "left for the reference lowering")
-            failures += 1
-            continue
-        if not has_kernel and (left != 3 or calls != 0):
-            print(f"{scheme_name}: FAIL: expected the reference lowering")
-            failures += 1
-            continue
+        if args.aarch64:
+            names, left = aarch64_kernels(modules["linears"])
+            calls = len(names)
+            # A kernel per shape: three distinct kernels.
+            expected = (3, 0) if has_kernel else (0, 3)
+            if (calls, left) != expected:
+                print(f"{scheme_name}: FAIL: {calls} AArch64 kernels, {left} "
+                      "linears left for the reference lowering")
+                failures += 1
+                continue
+            fast, built = run_module_aarch64(args.aarch64, modules["linears"],
+                                             inputs, out_dir, scheme_name)
+            if built != names:
+                print(f"{scheme_name}: FAIL: the AArch64 library defines "
+                      f"{sorted(built)}, the pass chose {sorted(names)}")
+                failures += 1
+                continue
+            variants = {"aarch64": fast}
+        else:
+            selected = run(["nibble-opt", modules["linears"],
+                            "--nibble-cpu-select-kernels"])
+            left = selected.count("nibble.qlinear") + selected.count(
+                "nibble.linear")
+            calls = selected.count("nibble.kernel_call")
+            if has_kernel and (left != 0 or calls != 3):
+                print(f"{scheme_name}: FAIL: {calls} kernel calls, {left} "
+                      "linears left for the reference lowering")
+                failures += 1
+                continue
+            if not has_kernel and (left != 3 or calls != 0):
+                print(f"{scheme_name}: FAIL: expected the reference lowering")
+                failures += 1
+                continue
 
-        narrow = os.path.join(out_dir, f"narrow_{scheme_name}.mlir")
-        run(["nibble-opt", modules["linears"],
-             "--nibble-cpu-select-kernels=vector-bits=256", "-o", narrow])
-        variants = {
-            "native": run_module(modules["linears"], inputs, "fast", out_dir,
-                                 scheme_name),
-            "256-bit": run_module(narrow, inputs, "fast", out_dir,
-                                  scheme_name + "_256"),
-        }
+            narrow = os.path.join(out_dir, f"narrow_{scheme_name}.mlir")
+            run(["nibble-opt", modules["linears"],
+                 "--nibble-cpu-select-kernels=vector-bits=256", "-o", narrow])
+            variants = {
+                "native": run_module(modules["linears"], inputs, "fast",
+                                     out_dir, scheme_name),
+                "256-bit": run_module(narrow, inputs, "fast", out_dir,
+                                      scheme_name + "_256"),
+            }
         ref = run_module(modules["linears"], inputs, "reference", out_dir,
                          scheme_name)
         eye = run_module(modules["eye"], identity, "reference", out_dir,
                          scheme_name + "_eye")
         bias = run_module(modules["eye"], zeros, "reference", out_dir,
                           scheme_name + "_zero")
+        failures_before = failures
         worst = 0.0
         for (variant, fast), (name, (shape, outputs)) in (
                 (v, s) for v in variants.items() for s in SHAPES.items()):
@@ -208,8 +321,10 @@ def main():
                       f"{diff[i]:.3g} > bound {bound[i]:.3g} at {i}")
                 failures += 1
             worst = max(worst, float(np.max(diff / bound)))
-        print(f"{scheme_name}: max |fast - ref| / bound = {worst:.3f} -> "
-              f"{'ok' if failures == 0 else 'FAIL'}")
+        target = "aarch64: " if args.aarch64 else ""
+        print(f"{scheme_name}: {target}max |fast - ref| / bound = "
+              f"{worst:.3f} -> "
+              f"{'ok' if failures == failures_before else 'FAIL'}")
     return 1 if failures else 0
 
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Passes.h"
+#include "compiler/Pipelines/Pipelines.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleDialect.h"
 #include "passes/Passes.h"

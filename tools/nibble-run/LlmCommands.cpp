@@ -11,9 +11,9 @@
 
 #include "tools/nibble-run/LlmCommands.h"
 
-#include "compiler/JitLanguageModel.h"
-#include "compiler/ModelLibrary.h"
-#include "compiler/Target.h"
+#include "compiler/Driver/JitLanguageModel.h"
+#include "compiler/Driver/ModelLibrary.h"
+#include "compiler/Target/Target.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/llm/GgufModel.h"
 #include "frontends/llm/ModelLoader.h"

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/JitRunner.h"
+#include "compiler/Driver/JitRunner.h"
 #include "compiler/Passes.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleDialect.h"

@@ -13,8 +13,8 @@
 // or a standalone executable (reads .npy inputs, writes .npy outputs). Each
 // --emit level stops at that stage, in pipeline order, as Toy's toyc does.
 // After import and quantization everything is the registered pipeline
-// `nibble-compile-model` (compiler/Passes.h), which nibble-opt runs too;
-// --emit=mlir output says how to continue with it.
+// `nibble-compile-model` (compiler/Pipelines/Pipelines.h), which nibble-opt
+// runs too; --emit=mlir output says how to continue with it.
 //
 // Exit status: 0 on success, 1 on an error (bad input, bad option, a failed
 // step), 3 when the input is valid but uses something nibble does not
@@ -28,11 +28,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/CodeGen.h"
-#include "compiler/ModelAbi.h"
-#include "compiler/ModelLibrary.h"
+#include "compiler/Driver/CodeGen.h"
+#include "compiler/Driver/ModelLibrary.h"
 #include "compiler/Passes.h"
-#include "compiler/Target.h"
+#include "compiler/Target/Target.h"
+#include "compiler/Transforms/ModelAbi.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/llm/ModelLoader.h"

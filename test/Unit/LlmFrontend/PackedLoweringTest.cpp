@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/JitLanguageModel.h"
-#include "compiler/JitRunner.h"
+#include "compiler/Driver/JitLanguageModel.h"
+#include "compiler/Driver/JitRunner.h"
 #include "compiler/Passes.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"

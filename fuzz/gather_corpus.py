@@ -12,7 +12,8 @@ Writes DIR/<Harness>/ (emptied first) for each harness of fuzz/:
                             live in the harness's external.data file
   SupportSafeTensorsFuzzer, archives of every dtype and shape kind, with
   RuntimeSafeTensorsFuzzer  metadata, gaps, empty tensors (and the test
-                            archive of test/Compiler/Inputs/make_archive.py)
+                            archive of
+                            test/Compiler/Transforms/Inputs/make_archive.py)
   SupportNpyFuzzer,         every .npy of the tests (in the tree and built by
   RuntimeNpyFuzzer          make_models.py), numpy.save of every dtype, and
                             format versions 1.0, 2.0, 3.0
@@ -300,8 +301,8 @@ def gather_safetensors(out_dir):
     seeds = safetensors_seeds()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "archive.safetensors")
-        run_model_script(os.path.join(ROOT, "test", "Compiler", "Inputs",
-                                      "make_archive.py"), [path], tmp)
+        run_model_script(os.path.join(ROOT, "test", "Compiler", "Transforms",
+                                      "Inputs", "make_archive.py"), [path], tmp)
         seeds.append(open(path, "rb").read())
     for corpus in corpora:
         for seed in seeds:

@@ -1,4 +1,4 @@
-// RUN: rm -rf %t && mkdir -p %t && %nibble_python %S/../Compiler/Inputs/make_archive.py %t/w.safetensors
+// RUN: rm -rf %t && mkdir -p %t && %nibble_python %S/../Compiler/Transforms/Inputs/make_archive.py %t/w.safetensors
 // RUN: sed -e 's|ARCHIVE|%t/w.safetensors|' %s > %t/in.mlir
 // RUN: nibble-opt %t/in.mlir --split-input-file --nibble-rtn="bits=8 group=0 output-weights=%t/q.safetensors" | FileCheck %s -DOUT=%t/q.safetensors
 // RUN: nibble-opt %t/in.mlir --split-input-file --nibble-rtn="bits=8 group=0 output-weights=%t/q.safetensors" --nibble-materialize-params | FileCheck %s --check-prefix=DATA

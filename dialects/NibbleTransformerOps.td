@@ -5,7 +5,7 @@
 // grouped-query attention over a KV cache. They keep the structure later
 // passes need (a norm's weight is an operand SmoothQuant/AWQ can follow; the
 // attention's bounds come from the position) and each has a reference
-// lowering to linalg (compiler/TransformerToLinalg.cpp).
+// lowering to linalg (compiler/Conversion/Reference/TransformerToLinalg.cpp).
 //
 //===----------------------------------------------------------------------===//
 

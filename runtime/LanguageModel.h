@@ -3,8 +3,8 @@
 //
 // The interface between the generation loops (Generation.h: generate,
 // perplexity) and a compiled decoder-only model, whichever way it was
-// compiled: JIT in-process (compiler/JitLanguageModel.h) or ahead of time
-// into a library the runtime opens. One object is one session: it owns its
+// compiled: JIT in-process (compiler/Driver/JitLanguageModel.h) or ahead of
+// time into a library the runtime opens. One object is one session: it owns its
 // KV cache, so two objects over one model generate independently.
 //
 // LLVM-free (part of the runtime).

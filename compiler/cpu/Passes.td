@@ -47,6 +47,12 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
     Option<"vectorBits", "vector-bits", "unsigned", "0",
            "Vector register width in bits to generate for (0: the "
            "target's)">,
+    Option<"rows", "rows", "unsigned", "0",
+           "Output features per register block of linear kernels (0: "
+           "the provider's choice)">,
+    Option<"tokens", "tokens", "unsigned", "0",
+           "Input rows per register block of linear kernels (0: the "
+           "provider's choice)">,
     Option<"remarks", "remarks", "bool", "false",
            "Remark on each linear: its kernel, or why it has none">,
   ];

@@ -162,6 +162,19 @@ struct SelectKernelsPass
       std::string whyNot;
       FailureOr<LinearKernelConfig> config =
           chooseLinearKernel(op, target, whyNot);
+      if (succeeded(config) && rows != 0) {
+        int64_t outputs = cast<RankedTensorType>(op->getResult(0).getType())
+                              .getShape()
+                              .back();
+        if (outputs % rows != 0) {
+          op->emitError("rows=")
+              << rows << " does not divide the " << outputs << " outputs";
+          return signalPassFailure();
+        }
+        config->rows = rows;
+      }
+      if (succeeded(config) && tokens != 0)
+        config->tokens = tokens;
       if (failed(config)) {
         if (remarks)
           op->emitRemark("reference lowering: ") << whyNot;

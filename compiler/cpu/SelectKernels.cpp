@@ -167,8 +167,8 @@ struct SelectKernelsPass
                               .getShape()
                               .back();
         if (outputs % rows != 0) {
-          op->emitError("rows=")
-              << rows << " does not divide the " << outputs << " outputs";
+          op->emitError("rows=") << rows.getValue() << " does not divide the "
+                                 << outputs << " outputs";
           return signalPassFailure();
         }
         config->rows = rows;

@@ -10,6 +10,7 @@
 
 #include "compiler/Conversion/Reference/Passes.h"
 #include "dialects/NibbleOps.h"
+#include "passes/QuantSpec.h"
 #include "passes/numerics/Formats.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -93,22 +94,7 @@ Value fromF32(OpBuilder &b, Location loc, Value value, Type type) {
 
 /// A constant f32 table of the values of every code of a code-book format.
 Value codebookTable(OpBuilder &b, Location loc, WeightFormat format) {
-  SmallVector<float> values;
-  switch (format) {
-  case WeightFormat::NF4:
-    values.assign(numerics::nf4Levels().begin(), numerics::nf4Levels().end());
-    break;
-  case WeightFormat::FP4E2M1:
-    for (unsigned code = 0; code < 16; ++code)
-      values.push_back(numerics::decodeFP4E2M1(code));
-    break;
-  case WeightFormat::FP8E4M3:
-    for (unsigned code = 0; code < 256; ++code)
-      values.push_back(numerics::decodeFP8E4M3(code));
-    break;
-  case WeightFormat::Int:
-    llvm_unreachable("integers have no code book");
-  }
+  std::vector<float> values = numerics::codebookLevels(toElementFormat(format));
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
   return arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(type, ArrayRef<float>(values)));

@@ -49,8 +49,9 @@ struct LowerToLLVMOptions
   NIBBLE_KERNEL_OPTIONS
 };
 
-/// nibble (tensors) -> LLVM dialect, through the reference lowering,
-/// one-shot bufferization and the upstream conversions. Every function gets a
+/// nibble (tensors) -> LLVM dialect, through the CPU kernel provider (with
+/// kernels=fast), the reference lowering for the rest, one-shot
+/// bufferization and the upstream conversions. Every function gets a
 /// C interface (`_mlir_ciface_<name>`) taking memref descriptors, with
 /// results as trailing out-params.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,

@@ -2,8 +2,9 @@
 //
 // nibble-run model.mlir -e mlp --input x.npy --output y.npy
 //
-// Lowers the module (nibble ops through the reference lowering), JIT-compiles
-// it and calls the entry function with .npy inputs, writing .npy outputs.
+// Lowers the module (linears and attention through the kernels generated for
+// this CPU, or everything through the reference lowering with
+// --kernels=reference), JIT-compiles it and calls the entry function with .npy inputs, writing .npy outputs.
 //
 //===----------------------------------------------------------------------===//
 

@@ -35,7 +35,9 @@ struct KernelCallBufferization
       return op->emitOpError("kernel '")
              << call.getKernel() << "' is not a func.func";
     Location loc = op->getLoc();
-    SmallVector<Value> arguments, outputs, copyBacks;
+    SmallVector<Value> arguments, outputs;
+    // Outputs the kernel writes into a contiguous copy: (copy, output).
+    SmallVector<std::pair<Value, Value>> copyBacks;
     for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
       if (!isa<TensorType>(operand.getType())) {
         arguments.push_back(operand);
@@ -44,42 +46,38 @@ struct KernelCallBufferization
       FailureOr<Value> buffer = getBuffer(rewriter, operand, options, state);
       if (failed(buffer))
         return failure();
-      Type wanted = kernel.getArgumentTypes()[index];
-      Value argument = *buffer;
       bool isOutput = index >= call.getInputs().size();
-      if (argument.getType() != wanted) {
-        if (memref::CastOp::areCastCompatible(argument.getType(), wanted)) {
-          argument = memref::CastOp::create(rewriter, loc, wanted, argument);
-        } else {
-          // A contiguous copy the kernel can read (and write, for outputs).
-          auto type = cast<MemRefType>(argument.getType());
-          SmallVector<Value> sizes;
-          for (int64_t i = 0; i < type.getRank(); ++i)
-            if (type.isDynamicDim(i))
-              sizes.push_back(
-                  memref::DimOp::create(rewriter, loc, argument, i));
-          Value copy = memref::AllocOp::create(
-              rewriter, loc,
-              MemRefType::get(type.getShape(), type.getElementType()), sizes);
-          if (!isOutput)
-            memref::CopyOp::create(rewriter, loc, argument, copy);
-          else
-            copyBacks.push_back(copy);
-          argument = memref::CastOp::create(rewriter, loc, wanted, copy);
-        }
-      }
-      arguments.push_back(argument);
       if (isOutput)
         outputs.push_back(*buffer);
+      Type wanted = kernel.getArgumentTypes()[index];
+      Value argument = *buffer;
+      if (argument.getType() == wanted) {
+        arguments.push_back(argument);
+        continue;
+      }
+      if (memref::CastOp::areCastCompatible(argument.getType(), wanted)) {
+        arguments.push_back(
+            memref::CastOp::create(rewriter, loc, wanted, argument));
+        continue;
+      }
+      // A contiguous copy the kernel can read (and write, for outputs).
+      auto type = cast<MemRefType>(argument.getType());
+      SmallVector<Value> sizes;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        if (type.isDynamicDim(i))
+          sizes.push_back(memref::DimOp::create(rewriter, loc, argument, i));
+      Value copy = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get(type.getShape(), type.getElementType()), sizes);
+      if (isOutput)
+        copyBacks.emplace_back(copy, argument);
+      else
+        memref::CopyOp::create(rewriter, loc, argument, copy);
+      arguments.push_back(memref::CastOp::create(rewriter, loc, wanted, copy));
     }
     func::CallOp::create(rewriter, loc, kernel, arguments);
-    size_t next = 0;
-    for (auto [index, output] : llvm::enumerate(outputs)) {
-      Value argument = arguments[call.getInputs().size() + index];
-      if (auto cast = argument.getDefiningOp<memref::CastOp>())
-        if (next < copyBacks.size() && cast.getSource() == copyBacks[next])
-          memref::CopyOp::create(rewriter, loc, copyBacks[next++], output);
-    }
+    for (auto [copy, output] : copyBacks)
+      memref::CopyOp::create(rewriter, loc, copy, output);
     replaceOpWithBufferizedValues(rewriter, op, outputs);
     return success();
   }

@@ -15,3 +15,18 @@ func.func @linear(%x: tensor<1x64xf32>, %w: tensor<16x64xf32>) -> tensor<1x16xf3
   %y = nibble.linear %x, %w : (tensor<1x64xf32>, tensor<16x64xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
+
+// An input whose inner stride is not 1 reaches the kernel as a contiguous
+// copy.
+
+// CHECK-LABEL: func.func @strided(
+// CHECK: %[[SV:.*]] = memref.subview %{{.*}}[0, 0] [1, 64] [1, 2] : memref<1x128xf32> to memref<1x64xf32, strided<[128, 2]>>
+// CHECK: %[[COPY:.*]] = memref.alloc() : memref<1x64xf32>
+// CHECK: memref.copy %[[SV]], %[[COPY]]
+// CHECK: %[[CC:.*]] = memref.cast %[[COPY]] : memref<1x64xf32> to memref<?x64xf32, strided<[?, 1], offset: ?>>
+// CHECK: call @__nibble_kernel_linear_16x64_{{.*}}(%[[CC]],
+func.func @strided(%big: tensor<1x128xf32>, %w: tensor<16x64xf32>) -> tensor<1x16xf32> {
+  %x = tensor.extract_slice %big[0, 0] [1, 64] [1, 2] : tensor<1x128xf32> to tensor<1x64xf32>
+  %y = nibble.linear %x, %w : (tensor<1x64xf32>, tensor<16x64xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}

@@ -65,15 +65,15 @@ first (incremental; --no-build skips it).
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 
-from kernel_models import (DECODE_MAX_M, DEFAULT_M, MB, QUICK_M,
-                           QUICK_SHAPES, SCHEMES, Compiler, decode_copies,
-                           parse_shapes, scheme_applies, shape_label)
+from kernel_models import (DECODE_MAX_M, DEFAULT_M, QUICK_M, QUICK_SHAPES,
+                           SCHEMES, Compiler, decode_copies, parse_shapes,
+                           scheme_applies, shape_label)
+from kernel_report import RunResults, report
 from machine import OthersMeter, quiet_threshold, wait_quiet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -164,41 +164,6 @@ class Runner:
 
 
 # --------------------------------------------------------------------------
-# Tables.
-# --------------------------------------------------------------------------
-
-def markdown_table(header, rows):
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def fmt(value, digits=2):
-    if value is None:
-        return "–"
-    if value >= 100:
-        return f"{value:.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.{digits}f}"
-
-
-def fmt_ms(value):
-    if value is None:
-        return "–"
-    if value >= 100:
-        return f"{value:.1f}"
-    if value >= 1:
-        return f"{value:.2f}"
-    return f"{value:.4f}"
-
-
-def pct(value):
-    return "–" if value is None else f"{100 * value:.0f}"
-
-
-# --------------------------------------------------------------------------
 # Main.
 # --------------------------------------------------------------------------
 
@@ -246,6 +211,9 @@ def parse_arguments():
                         help="seconds to wait at most for the other "
                              "processes to leave the CPUs (0: never)")
     parser.add_argument("--json", help="also write every number to this file")
+    parser.add_argument("--report-from", metavar="JSON",
+                        help="print the tables of a run saved with --json "
+                             "and stop")
     parser.add_argument("--compile-only", action="store_true",
                         help="fill the cache with the libraries and stop "
                              "(compiling needs no quiet machine)")
@@ -262,8 +230,8 @@ def parse_arguments():
     return args
 
 
-def main():
-    args = parse_arguments()
+def measure(args, run):
+    """Builds, compiles and measures what `args` selects into `run`."""
     bin_dir = os.path.join(args.build_dir, "bin")
     if not args.no_build:
         subprocess.run(["cmake", "--build", args.build_dir, "--target",
@@ -277,24 +245,23 @@ def main():
     if not kernels_flag:
         log("nibblec has no --kernels: measuring its one lowering, the "
             "reference")
-        args.kernels = ["reference"]
-    info = parse_lines(subprocess.run(
+        run.kernels = ["reference"]
+    run.openblas = parse_lines(subprocess.run(
         [bench, "info"], capture_output=True, text=True, check=True,
         env=blas_environment(args.openblas_coretype)).stdout)[0][1]
-    have_blas = info.get("openblas") == "1"
+    have_blas = run.openblas.get("openblas") == "1"
     if not have_blas:
         log("nibble-kernel-bench was built without OpenBLAS: no sgemm "
             "columns (install libopenblas-dev and rebuild)")
 
     compiler = Compiler(nibblec, args.cache_dir, kernels_flag)
     runner = Runner(bench, args)
-    started = time.strftime("%Y-%m-%d %H:%M")
-    log(f"kernel bench: shapes {args.shapes}, M {args.m}, schemes "
-        f"{args.schemes}, threads {args.threads}, lowerings {args.kernels}")
+    log(f"kernel bench: shapes {run.shapes}, M {run.ms}, schemes "
+        f"{run.schemes}, threads {run.threads}, lowerings {run.kernels}")
 
     def dram():
         result = {}
-        for threads in args.threads:
+        for threads in run.threads:
             records, _ = runner.run(["dram", f"--mib={args.dram_mib}"],
                                     threads)
             # The best of the stream counts (runs read side by side).
@@ -304,188 +271,80 @@ def main():
                 for _, r in records))
         return result
 
-    # DRAM read GB/s by thread count, measured at the start, after each
-    # shape and at the end: [(when, {threads: GB/s})]. The machine is a VM
-    # whose memory bandwidth drifts; the best of them is the denominator.
-    dram_points = [] if args.compile_only else [("start", dram())]
-    results = {}  # (n, k, m, scheme, threads, source) -> (ms, others)
-    bytes_per_linear = {}  # (n, k, scheme, kernels, class) -> bytes
-    copies_of = {}
-    for n, k in args.shapes:
+    # Measured at the start, after each shape and at the end: the machine is
+    # a VM whose memory bandwidth drifts; the best is the denominator.
+    if not args.compile_only:
+        run.dram.append(("start", dram()))
+    for n, k in run.shapes:
         log(f"== {n}x{k} {shape_label(n, k)}")
-        classes = [("decode", [m for m in args.m if m <= DECODE_MAX_M]),
-                   ("prefill", [m for m in args.m if m > DECODE_MAX_M])]
+        classes = [("decode", [m for m in run.ms if m <= DECODE_MAX_M]),
+                   ("prefill", [m for m in run.ms if m > DECODE_MAX_M])]
         for cls, ms in classes:
             if not ms:
                 continue
             # Entries: the default M of the class too, so filtered runs
             # reuse the libraries of a full one.
-            entries = sorted(set(ms) | {m for m in DEFAULT_M
-                                        if (m <= DECODE_MAX_M) == (cls == "decode")})
+            entries = sorted(set(ms) | {
+                m for m in DEFAULT_M
+                if (m <= DECODE_MAX_M) == (cls == "decode")})
             flush = ([f"--flush-mib={args.flush_mib}"]
                      if cls == "decode" and args.flush_mib else [])
             if have_blas and not args.compile_only:
                 copies = decode_copies(n, k, "f32") if cls == "decode" else 1
-                for threads in args.threads:
+                for threads in run.threads:
                     records, others = runner.run(
                         ["sgemm", "--m=" + ",".join(map(str, ms)), f"--n={n}",
                          f"--k={k}", f"--copies={copies}"] + flush, threads)
                     for _, r in records:
-                        results[(n, k, int(r["m"]), "f32", threads, "openblas")] = (
-                            float(r["ms"]), others)
+                        run.times[(n, k, int(r["m"]), "f32", threads,
+                                   "openblas")] = (float(r["ms"]), others)
                         if float(r["max_rel_err"]) > 1e-4:
                             log(f"  warning: OpenBLAS's result is off by "
                                 f"{r['max_rel_err']} (relative)")
-            for scheme in args.schemes:
+            for scheme in run.schemes:
                 if not scheme_applies(k, scheme):
                     continue
                 copies = decode_copies(n, k, scheme) if cls == "decode" else 1
-                copies_of[(n, k, scheme, cls)] = copies
-                for kernels in args.kernels:
+                for kernels in run.kernels:
                     library = compiler.library(n, k, scheme, kernels, copies,
                                                entries)
                     if args.compile_only:
                         continue
-                    for threads in args.threads:
+                    for threads in run.threads:
                         records, others = runner.run(
                             ["model", library, "--entries=" + ",".join(
                                 f"m{m}" for m in ms)] + flush, threads)
                         for _, r in records:
                             m = int(r["entry"][1:])
-                            bytes_per_linear[(n, k, scheme, kernels, cls)] = (
+                            run.weight_bytes[(n, k, scheme, kernels, cls)] = (
                                 float(r["weight_bytes"]) / copies)
                             ms_per_linear = float(r["ms"]) / int(r["outputs"])
-                            results[(n, k, m, scheme, threads, kernels)] = (
+                            run.times[(n, k, m, scheme, threads, kernels)] = (
                                 ms_per_linear, others)
                             log(f"  M={m:<4} {scheme:<6} {kernels:<9} "
                                 f"{threads}T L={copies:<4} "
                                 f"{ms_per_linear:10.4f} ms/linear "
                                 f"(others {others:.0%})")
         if not args.compile_only:
-            dram_points.append((f"after {n}×{k}", dram()))
-    if args.compile_only:
-        compiler.prune(args.cache_limit_gb * 1e9)
-        return
-    dram_gbps = {t: max(point[t] for _, point in dram_points)
-                 for t in args.threads}
+            run.dram.append((f"after {n}×{k}", dram()))
     compiler.prune(args.cache_limit_gb * 1e9)
+    log("raw measurements:\n" + "\n".join(runner.raw))
 
-    print_report(args, started, info, dram_points, dram_gbps,
-                 results, bytes_per_linear, copies_of, runner.raw)
+
+def main():
+    args = parse_arguments()
+    if args.report_from:
+        print(report(RunResults.load(args.report_from)))
+        return
+    run = RunResults("bench/kernels.py " + " ".join(sys.argv[1:]),
+                     time.strftime("%Y-%m-%d %H:%M"), None, args.shapes,
+                     args.m, args.schemes, args.threads, args.kernels)
+    measure(args, run)
+    if args.compile_only:
+        return
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({
-                "started": started, "openblas": info,
-                "dram_gbps": dram_points,
-                "results": [dict(zip(("n", "k", "m", "scheme", "threads",
-                                      "source"), key), ms=v[0], others=v[1])
-                            for key, v in results.items()],
-                "bytes_per_linear": [dict(zip(("n", "k", "scheme", "kernels",
-                                               "class"), key), bytes=v)
-                                     for key, v in bytes_per_linear.items()],
-            }, f, indent=1)
-
-
-def print_report(args, started, info, dram_points, dram_gbps,
-                 results, bytes_per_linear, copies_of, raw):
-    kernels = args.kernels
-    out = []
-    out.append(f"# Kernel bench, {started}\n")
-    out.append("Command: `bench/kernels.py " + " ".join(sys.argv[1:]) + "`\n")
-    out.append(f"OpenBLAS: {info.get('corename', 'not linked')} kernels "
-               f"({info.get('config', '').replace(',', ' ')})\n")
-    out.append("DRAM read GB/s (best over 1, 2, 4, 8 streams per thread), "
-               "measured along the run; the best of each column is the "
-               "denominator of % DRAM:\n")
-    out.append(markdown_table(
-        ["measured"] + [f"{t} thread(s)" for t in args.threads],
-        [[when] + [f"{point[t]:.2f}" for t in args.threads]
-         for when, point in dram_points] +
-        [["**used**"] + [f"**{dram_gbps[t]:.2f}**" for t in args.threads]])
-        + "\n")
-
-    def measures(n, k, m, scheme, threads, source):
-        """(ms, GB/s, % DRAM, GFLOP/s, % OpenBLAS, others) or None."""
-        entry = results.get((n, k, m, scheme, threads, source))
-        if entry is None:
-            return None
-        ms, others = entry
-        cls = "decode" if m <= DECODE_MAX_M else "prefill"
-        nbytes = bytes_per_linear.get((n, k, scheme, source, cls),
-                                      4 * n * k if source == "openblas" else 0)
-        gbps = nbytes / (ms * 1e-3) / 1e9
-        gflops = 2 * m * n * k / (ms * 1e-3) / 1e9
-        blas = results.get((n, k, m, "f32", threads, "openblas"))
-        return (ms, gbps, gbps / dram_gbps[threads], gflops,
-                blas[0] / ms if blas else None, others)
-
-    for n, k in args.shapes:
-        out.append(f"## {n}×{k} {shape_label(n, k)}\n")
-        header = ["M", "scheme", "thr", "L", "MB/linear", "OpenBLAS ms",
-                  "OpenBLAS GFLOP/s"]
-        for kern in kernels:
-            header += [f"{kern} ms", "GB/s", "% DRAM", "GFLOP/s", "% BLAS"]
-        if "reference" in kernels and "fast" in kernels:
-            header.append("ref/fast")
-        header.append("others %")
-        rows = []
-        for m in args.m:
-            cls = "decode" if m <= DECODE_MAX_M else "prefill"
-            for scheme in args.schemes:
-                if not scheme_applies(k, scheme):
-                    continue
-                for threads in args.threads:
-                    blas = measures(n, k, m, "f32", threads, "openblas")
-                    nbytes = bytes_per_linear.get(
-                        (n, k, scheme, kernels[0], cls))
-                    row = [m, scheme, threads, copies_of.get((n, k, scheme, cls)),
-                           fmt(nbytes / MB) if nbytes else "–",
-                           fmt_ms(blas[0]) if blas else "–",
-                           fmt(blas[3]) if blas else "–"]
-                    others = [pct(blas[5]) if blas else "–"]
-                    times = {}
-                    for kern in kernels:
-                        got = measures(n, k, m, scheme, threads, kern)
-                        if got is None:
-                            row += ["–"] * 5
-                            others.append("–")
-                            continue
-                        times[kern] = got[0]
-                        row += [fmt_ms(got[0]), fmt(got[1]), pct(got[2]),
-                                fmt(got[3]), pct(got[4])]
-                        others.append(pct(got[5]))
-                    if "reference" in kernels and "fast" in kernels:
-                        row.append(f"{times['reference'] / times['fast']:.2f}"
-                                   if len(times) == 2 else "–")
-                    row.append("/".join(others))
-                    rows.append(row)
-        out.append(markdown_table(header, rows) + "\n")
-
-    # Summaries: decode against the memory roofline, prefill against BLAS.
-    for kern in kernels:
-        for title, m_filter, index in (
-                ("decode, % of DRAM read bandwidth",
-                 lambda m: m <= DECODE_MAX_M, 2),
-                (f"M > {DECODE_MAX_M}, % of OpenBLAS sgemm GFLOP/s",
-                 lambda m: m > DECODE_MAX_M, 4)):
-            ms = [m for m in args.m if m_filter(m)]
-            if not ms:
-                continue
-            header = ["N×K", "M"] + [f"{s} {t}T" for s in args.schemes
-                                     for t in args.threads]
-            rows = []
-            for n, k in args.shapes:
-                for m in ms:
-                    row = [f"{n}×{k}", m]
-                    for scheme in args.schemes:
-                        for threads in args.threads:
-                            got = measures(n, k, m, scheme, threads, kern)
-                            row.append(pct(got[index]) if got else "–")
-                    rows.append(row)
-            out.append(f"## Summary ({kern}): {title}\n")
-            out.append(markdown_table(header, rows) + "\n")
-    print("\n".join(out))
-    log("raw measurements:\n" + "\n".join(raw))
+        run.save(args.json)
+    print(report(run))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/cpu/LinearKernel.h"
+#include "compiler/cpu/IntrinsicStubs.h"
 #include "compiler/cpu/KernelFunction.h"
+#include "compiler/cpu/LinearKernelEmitter.h"
 #include "dialects/NibbleOps.h"
 #include "passes/QuantSpec.h"
 #include "passes/numerics/Formats.h"
@@ -32,39 +34,16 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace nibble;
-
-namespace {
 
 //===----------------------------------------------------------------------===//
 // The operands of a linear, independent of its op
 //===----------------------------------------------------------------------===//
 
-/// What the kernel needs to know of a nibble.linear / nibble.qlinear.
-struct LinearSignature {
-  int64_t outputs = 0;   // N
-  int64_t reduction = 0; // K
-  /// Null for float weights.
-  SchemeAttr scheme;
-  /// The tensor operands after x, in kernel argument order.
-  SmallVector<RankedTensorType> weightOperands;
-  bool hasZeroPoints = false, hasMins = false, hasScaleScales = false,
-       hasBias = false;
-
-  /// Codes per byte of the packed weight (1 for float weights).
-  unsigned codesPerByte() const {
-    return scheme ? 8 / scheme.getContainerBits() : 1;
-  }
-  /// Weights along K that share a scale (K when there is one per row).
-  int64_t groupSize() const {
-    return scheme && scheme.getGranularity() == Granularity::Group
-               ? scheme.getGroupSize()
-               : reduction;
-  }
-};
-
-LinearSignature signatureOf(Operation *op) {
+LinearSignature nibble::signatureOf(Operation *op) {
   LinearSignature sig;
   auto tensorType = [](Value value) {
     return cast<RankedTensorType>(value.getType());
@@ -96,6 +75,7 @@ LinearSignature signatureOf(Operation *op) {
   add(qlinear.getMins(), sig.hasMins);
   add(qlinear.getScaleScales(), sig.hasScaleScales);
   add(qlinear.getBias(), sig.hasBias);
+  add(qlinear.getInputScale(), sig.hasInputScale);
   return sig;
 }
 
@@ -103,92 +83,55 @@ LinearSignature signatureOf(Operation *op) {
 // The kernel body
 //===----------------------------------------------------------------------===//
 
-/// Emits the body of one kernel function.
-class LinearKernelEmitter {
-public:
-  LinearKernelEmitter(const LinearSignature &sig,
-                      const LinearKernelConfig &config, func::FuncOp func,
-                      Value codebook, func::FuncOp lookup)
-      : sig(sig), config(config), codebook(codebook), lookup(lookup),
-        lanes(config.lanes), perByte(sig.codesPerByte()),
-        chunk(int64_t(perByte) * config.lanes) {
-    ValueRange args = func.getArguments();
-    x = args.front();
-    y = args.back();
-    args = args.drop_front().drop_back();
-    weight = args[0];
-    size_t next = 1;
-    if (sig.scheme)
-      scales = args[next++];
-    if (sig.hasZeroPoints)
-      zeroPoints = args[next++];
-    if (sig.hasMins)
-      mins = args[next++];
-    if (sig.hasScaleScales)
-      scaleScales = args[next++];
-    if (sig.hasBias)
-      bias = args[next++];
-  }
-
-  /// Emits the whole body at the builder's insertion point.
-  void emit(OpBuilder &b, Location loc);
-
-private:
-  Value index(OpBuilder &b, Location loc, int64_t value) {
-    return arith::ConstantIndexOp::create(b, loc, value);
-  }
-  VectorType f32Vector(OpBuilder &b) {
-    return VectorType::get({lanes}, b.getF32Type());
-  }
-  Value toF32(OpBuilder &b, Location loc, Value value) {
-    if (value.getType().isF32())
-      return value;
-    return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
-  }
-  Value splat(OpBuilder &b, Location loc, Value scalar) {
-    return vector::BroadcastOp::create(
-        b, loc, VectorType::get({lanes}, scalar.getType()), scalar);
-  }
-
-  /// x with every chunk reordered for the unpacked codes (a new buffer).
-  Value emitReorderedInput(OpBuilder &b, Location loc, Value tokens);
-  /// The output rows [n0, n0 + rows) of input rows [m0, m0 + count).
-  void emitBlock(OpBuilder &b, Location loc, Value xs, Value n0, Value m0,
-                 unsigned count);
-
-  /// Per-row factors of one scale group.
-  struct RowFactors {
-    Value scale; // vector of f32 (packed weights only)
-    Value zero;  // vector of i32 (integer codes without mins)
-    Value min;   // vector of f32 (mins)
-    Value table; // vector of 16 f32: the value of each code (tableLookup)
-  };
-  /// Lane i of the result is table[codes[i]] (codes in range): a call of
-  /// the lookup stub, which becomes one vpermps on AVX-512.
-  Value emitTableLookup(OpBuilder &b, Location loc, Value table, Value codes);
-  /// The 16 dequantized values of codes 0..15 with `factors`.
-  Value emitCodeTable(OpBuilder &b, Location loc, const RowFactors &factors);
-  /// float(level(code) [- zero]) * scale (+ min) for a vector of codes:
-  /// the reference's arithmetic, product and sum rounded separately.
-  Value emitDequantize(OpBuilder &b, Location loc, Value code,
-                       const RowFactors &factors);
-  RowFactors emitRowFactors(OpBuilder &b, Location loc, Value row, Value group);
-  /// The `perByte` dequantized weight vectors of row `row` at element
-  /// `k` (the start of a chunk).
-  SmallVector<Value> emitWeightVectors(OpBuilder &b, Location loc, Value row,
-                                       Value k, const RowFactors &factors);
-
-  const LinearSignature &sig;
-  const LinearKernelConfig &config;
-  Value codebook;
-  func::FuncOp lookup;
-  int64_t lanes, perByte, chunk;
-  Value x, y, weight, scales, zeroPoints, mins, scaleScales, bias;
-};
+LinearKernelEmitter::LinearKernelEmitter(const LinearSignature &sig,
+                                         const LinearKernelConfig &config,
+                                         func::FuncOp func, Value codebook,
+                                         func::FuncOp lookup, func::FuncOp dot)
+    : sig(sig), config(config), codebook(codebook), lookup(lookup), dot(dot),
+      lanes(config.lanes), perByte(sig.codesPerByte()),
+      chunk(config.integerDot ? 4 * config.lanes
+                              : int64_t(perByte) * config.lanes) {
+  ValueRange args = func.getArguments();
+  x = args.front();
+  y = args.back();
+  args = args.drop_front().drop_back();
+  weight = args[0];
+  size_t next = 1;
+  if (sig.scheme)
+    scales = args[next++];
+  if (sig.hasZeroPoints)
+    zeroPoints = args[next++];
+  if (sig.hasMins)
+    mins = args[next++];
+  if (sig.hasScaleScales)
+    scaleScales = args[next++];
+  if (sig.hasBias)
+    bias = args[next++];
+  if (sig.hasInputScale)
+    inputScale = args[next++];
+}
 
 void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   Value tokens = memref::DimOp::create(b, loc, x, 0);
-  Value xs = perByte > 1 ? emitReorderedInput(b, loc, tokens) : x;
+  // The block of either kind over the input prepared for it.
+  std::function<void(OpBuilder &, Location, Value, Value, unsigned)> block;
+  if (config.integerDot) {
+    QuantizedInput input = emitQuantizedInput(b, loc, tokens);
+    block = [this, input](OpBuilder &b, Location loc, Value n0, Value m0,
+                          unsigned count) {
+      emitIntegerBlock(b, loc, input, n0, m0, count);
+    };
+  } else {
+    Value source = sig.activation() == ActivationScheme::None
+                       ? x
+                       : emitFakeQuantizedInput(b, loc, tokens);
+    Value xs = perByte > 1 ? emitReorderedInput(b, loc, source, tokens, chunk)
+                           : source;
+    block = [this, xs](OpBuilder &b, Location loc, Value n0, Value m0,
+                       unsigned count) {
+      emitFloatBlock(b, loc, xs, n0, m0, count);
+    };
+  }
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   Value tile = index(b, loc, config.tokenTile);
   Value blockTokens = index(b, loc, config.tokens);
@@ -213,13 +156,13 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
               scf::ForOp::create(
                   b, loc, tileStart, fullEnd, blockTokens, ValueRange{},
                   [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                    emitBlock(b, loc, xs, n0, m0, config.tokens);
+                    block(b, loc, n0, m0, config.tokens);
                     scf::YieldOp::create(b, loc);
                   });
               scf::ForOp::create(
                   b, loc, fullEnd, tileEnd, one, ValueRange{},
                   [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                    emitBlock(b, loc, xs, n0, m0, 1);
+                    block(b, loc, n0, m0, 1);
                     scf::YieldOp::create(b, loc);
                   });
             });
@@ -229,24 +172,30 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
 }
 
 Value LinearKernelEmitter::emitReorderedInput(OpBuilder &b, Location loc,
-                                              Value tokens) {
-  auto type =
-      MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getF32Type());
+                                              Value source, Value tokens,
+                                              int64_t chunkElements) {
+  auto sourceType = cast<MemRefType>(source.getType());
+  auto type = MemRefType::get({ShapedType::kDynamic, sig.reduction},
+                              sourceType.getElementType());
   Value reordered = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
-  // Lane j of vector p takes x[P*j + p]: the code of byte j at bit p*c.
+  // Position p * (chunk / P) + j takes x[P * j + p]: the code of byte j at
+  // bit p * c.
+  int64_t bytes = chunkElements / perByte;
   SmallVector<int64_t> mask;
   for (int64_t p = 0; p < perByte; ++p)
-    for (int64_t j = 0; j < lanes; ++j)
+    for (int64_t j = 0; j < bytes; ++j)
       mask.push_back(perByte * j + p);
-  auto chunkType = VectorType::get({chunk}, b.getF32Type());
+  auto chunkType =
+      VectorType::get({chunkElements}, sourceType.getElementType());
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   scf::ForOp::create(
       b, loc, zero, tokens, one, ValueRange{},
       [&](OpBuilder &b, Location loc, Value m, ValueRange) {
         scf::ForOp::create(
-            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
-            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
-              Value values = vector::LoadOp::create(b, loc, chunkType, x,
+            b, loc, zero, index(b, loc, sig.reduction),
+            index(b, loc, chunkElements), ValueRange{},
+            [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              Value values = vector::LoadOp::create(b, loc, chunkType, source,
                                                     ValueRange{m, k});
               Value shuffled =
                   vector::ShuffleOp::create(b, loc, values, values, mask);
@@ -259,18 +208,13 @@ Value LinearKernelEmitter::emitReorderedInput(OpBuilder &b, Location loc,
   return reordered;
 }
 
-LinearKernelEmitter::RowFactors
-LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
-                                    Value group) {
-  RowFactors factors;
-  if (!sig.scheme)
-    return factors;
+Value LinearKernelEmitter::emitScale(OpBuilder &b, Location loc, Value row,
+                                     Value group) {
   SchemeAttr scheme = sig.scheme;
   Value scaleRow =
       scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
   Value scaleCol =
       scheme.getGranularity() == Granularity::Group ? group : index(b, loc, 0);
-  // The scale exactly as the reference lowering computes it.
   Value scale =
       memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, scaleCol});
   if (scheme.hasDoubleQuant()) {
@@ -287,22 +231,43 @@ LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
         memref::LoadOp::create(b, loc, scaleScales, ValueRange{superIndex});
     scale = arith::MulFOp::create(b, loc, code, superScale);
   }
-  factors.scale = splat(b, loc, toF32(b, loc, scale));
+  return toF32(b, loc, scale);
+}
+
+Value LinearKernelEmitter::emitZero(OpBuilder &b, Location loc, Value row,
+                                    Value group) {
+  SchemeAttr scheme = sig.scheme;
+  if (scheme.getSymmetric())
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                        1 << (scheme.getBits() - 1));
+  Value scaleRow =
+      scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
+  Value scaleCol =
+      scheme.getGranularity() == Granularity::Group ? group : index(b, loc, 0);
+  Value code = memref::LoadOp::create(b, loc, zeroPoints,
+                                      ValueRange{scaleRow, scaleCol});
+  return arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
+}
+
+LinearKernelEmitter::RowFactors
+LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
+                                    Value group) {
+  RowFactors factors;
+  if (!sig.scheme)
+    return factors;
+  SchemeAttr scheme = sig.scheme;
+  factors.scale = splat(b, loc, emitScale(b, loc, row, group));
   if (scheme.hasMins()) {
+    Value scaleRow =
+        scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
+    Value scaleCol = scheme.getGranularity() == Granularity::Group
+                         ? group
+                         : index(b, loc, 0);
     Value min =
         memref::LoadOp::create(b, loc, mins, ValueRange{scaleRow, scaleCol});
     factors.min = splat(b, loc, toF32(b, loc, min));
   } else if (scheme.getFormat() == WeightFormat::Int) {
-    Value zero;
-    if (scheme.getSymmetric()) {
-      zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                          1 << (scheme.getBits() - 1));
-    } else {
-      Value code = memref::LoadOp::create(b, loc, zeroPoints,
-                                          ValueRange{scaleRow, scaleCol});
-      zero = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
-    }
-    factors.zero = splat(b, loc, zero);
+    factors.zero = splat(b, loc, emitZero(b, loc, row, group));
   }
   if (config.tableLookup)
     factors.table = emitCodeTable(b, loc, factors);
@@ -397,8 +362,8 @@ LinearKernelEmitter::emitWeightVectors(OpBuilder &b, Location loc, Value row,
   return result;
 }
 
-void LinearKernelEmitter::emitBlock(OpBuilder &b, Location loc, Value xs,
-                                    Value n0, Value m0, unsigned count) {
+void LinearKernelEmitter::emitFloatBlock(OpBuilder &b, Location loc, Value xs,
+                                         Value n0, Value m0, unsigned count) {
   unsigned rows = config.rows;
   VectorType f32Type = f32Vector(b);
   Value zeroVector = arith::ConstantOp::create(
@@ -482,6 +447,8 @@ void LinearKernelEmitter::emitBlock(OpBuilder &b, Location loc, Value xs,
   }
 }
 
+namespace {
+
 /// The constant table of a code-book format's levels, as a memref.global of
 /// the module (created once).
 memref::GlobalOp getOrCreateCodebook(ModuleOp module, SymbolTable &symbols,
@@ -503,39 +470,19 @@ memref::GlobalOp getOrCreateCodebook(ModuleOp module, SymbolTable &symbols,
   return global;
 }
 
-/// The 16-lane table lookup `(table, codes) -> table[codes]`: a portable
-/// body (element by element), tagged with the AVX-512 intrinsic that
-/// nibble-cpu-use-intrinsics puts in place of its calls (LLVM does not form
-/// vpermps from the element-wise form).
-func::FuncOp getOrCreateTableLookup(ModuleOp module, SymbolTable &symbols,
-                                    Location loc) {
-  constexpr StringLiteral name = "__nibble_table_lookup_16xf32";
-  if (auto existing = symbols.lookup<func::FuncOp>(name))
-    return existing;
-  MLIRContext *ctx = module.getContext();
-  auto tableType = VectorType::get({16}, Float32Type::get(ctx));
-  auto codesType = VectorType::get({16}, IntegerType::get(ctx, 32));
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto func = func::FuncOp::create(
-      b, loc, name,
-      FunctionType::get(ctx, {tableType, codesType}, {tableType}));
-  func.setPrivate();
-  func->setAttr(kLlvmIntrinsicAttrName,
-                b.getStringAttr("llvm.x86.avx512.permvar.sf.512"));
-  symbols.insert(func);
-  b.setInsertionPointToStart(func.addEntryBlock());
-  SmallVector<Value> elements;
-  for (int64_t i = 0; i < 16; ++i) {
-    Value code = vector::ExtractOp::create(b, loc, func.getArgument(1), i);
-    Value position =
-        arith::IndexCastUIOp::create(b, loc, b.getIndexType(), code);
-    elements.push_back(vector::ExtractOp::create(
-        b, loc, func.getArgument(0), ArrayRef<OpFoldResult>{position}));
-  }
-  func::ReturnOp::create(
-      b, loc,
-      ValueRange{vector::FromElementsOp::create(b, loc, tableType, elements)});
-  return func;
+/// Whether `sig` runs as an integer kernel: int8 activations times integer
+/// codes whose signed value (code - zero point) fits a byte. `min` schemes
+/// and code books take the float kernel on dequantized activations.
+bool usesIntegerKernel(const LinearSignature &sig) {
+  ActivationScheme act = sig.activation();
+  if (act != ActivationScheme::Int8Dynamic &&
+      act != ActivationScheme::Int8Static)
+    return false;
+  SchemeAttr scheme = sig.scheme;
+  if (scheme.getFormat() != WeightFormat::Int || scheme.hasMins())
+    return false;
+  // code - zero fits a signed byte unless both are 8-bit unsigned.
+  return scheme.getBits() < 8 || scheme.getSymmetric();
 }
 
 /// A name for the kernel of `sig` with `config`: readable parts and a hash
@@ -549,11 +496,15 @@ std::string kernelName(const LinearSignature &sig,
   for (RankedTensorType type : sig.weightOperands)
     os << type;
   os << config.lanes << "," << config.rows << "," << config.tokens << ","
-     << config.tokenTile << "," << config.tableLookup;
+     << config.tokenTile << "," << config.tableLookup << ","
+     << config.integerDot << "," << config.dotIntrinsic;
   std::string name;
   llvm::raw_string_ostream out(name);
-  out << "__nibble_kernel_" << (sig.scheme ? "qlinear" : "linear") << "_"
-      << sig.outputs << "x" << sig.reduction << "_"
+  out << "__nibble_kernel_"
+      << (!sig.scheme         ? "linear"
+          : config.integerDot ? "qlinear_i8"
+                              : "qlinear")
+      << "_" << sig.outputs << "x" << sig.reduction << "_"
       << llvm::format_hex_no_prefix(llvm::xxh3_64bits(text), 16);
   return name;
 }
@@ -580,8 +531,8 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       return failure();
     }
   if (sig.scheme) {
-    if (sig.scheme.getActivation() != ActivationScheme::None) {
-      whyNot = "quantized activations need integer kernels (not yet built)";
+    if (sig.activation() == ActivationScheme::FP8Dynamic) {
+      whyNot = "fp8 activations have no kernel (not yet built)";
       return failure();
     }
   } else {
@@ -592,6 +543,30 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
     }
   }
   LinearKernelConfig config;
+  if (usesIntegerKernel(sig)) {
+    // Chunks of 4 * lanes codes (one 8-bit dot product per row and token)
+    // that fit a scale group, i32 lanes as wide as the vector registers.
+    for (unsigned lanes = std::max(4u, target.vectorBits / 32); lanes >= 4;
+         lanes /= 2) {
+      if (sig.groupSize() % (4 * lanes) == 0 &&
+          (4 * lanes) % sig.codesPerByte() == 0) {
+        config.lanes = lanes;
+        break;
+      }
+    }
+    // |sum| per i32 lane <= 255 * 128 * K / lanes must not overflow.
+    if (config.lanes != 0 &&
+        sig.reduction / config.lanes <= (int64_t(1) << 31) / (255 * 128)) {
+      config.integerDot = true;
+      config.rows = sig.outputs % 4 == 0 ? 4 : sig.outputs % 2 == 0 ? 2 : 1;
+      config.tokens = 2;
+      if (target.hasInt8Dot && (!target.isAArch64 || target.hasInt8Matmul))
+        config.dotIntrinsic =
+            dotProductIntrinsic(target.isAArch64, config.lanes);
+      return config;
+    }
+    config = LinearKernelConfig();
+  }
   // The widest vector whose chunk (P codes per byte x lanes) fits a scale
   // group; 4 lanes at least.
   int64_t perByte = sig.codesPerByte();
@@ -651,9 +626,12 @@ func::FuncOp nibble::getOrCreateLinearKernel(ModuleOp module,
     codebook = memref::GetGlobalOp::create(b, loc, table.getType(),
                                            table.getSymName());
   }
-  func::FuncOp lookup;
+  func::FuncOp lookup, dot;
   if (config.tableLookup)
     lookup = getOrCreateTableLookup(module, symbols, loc);
-  LinearKernelEmitter(sig, config, func, codebook, lookup).emit(b, loc);
+  if (config.integerDot)
+    dot = getOrCreateDotProduct(module, symbols, loc, config.lanes,
+                                config.dotIntrinsic);
+  LinearKernelEmitter(sig, config, func, codebook, lookup, dot).emit(b, loc);
   return func;
 }

@@ -39,6 +39,14 @@ struct LinearKernelConfig {
   /// register (AVX-512 vpermps: the table of a row's group holds its 16
   /// dequantized values) instead of converting and scaling each code.
   bool tableLookup = false;
+  /// Integer kernel: x is quantized to int8 per token and multiplied with
+  /// the integer weight codes by 8-bit dot products (4 products per i32
+  /// lane; `lanes` then counts i32 lanes). Otherwise quantized activations
+  /// are quantized and dequantized (x̃) before a float kernel.
+  bool integerDot = false;
+  /// The LLVM intrinsic of the 8-bit dot product (vpdpbusd, usdot), empty
+  /// for the portable form.
+  std::string dotIntrinsic;
 };
 
 /// The kernel configuration for the linear `op` (nibble.linear or

@@ -1,6 +1,8 @@
 // RUN: nibble-opt %s --nibble-cpu-select-kernels="triple=x86_64-unknown-linux-gnu features=+avx512f,+fma remarks" --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: nibble-opt %s --nibble-cpu-select-kernels="triple=x86_64-unknown-linux-gnu features=+avx2,+fma" --split-input-file | FileCheck %s --check-prefix=AVX2
 // RUN: nibble-opt %s --nibble-cpu-select-kernels="triple=aarch64-unknown-linux-gnu features=+neon,+dotprod" --split-input-file | FileCheck %s --check-prefix=NEON
+// RUN: nibble-opt %s --nibble-cpu-select-kernels="triple=x86_64-unknown-linux-gnu features=+avx512f,+avx512bw,+avx512vnni,+fma" --split-input-file | FileCheck %s --check-prefix=VNNI
+// RUN: nibble-opt %s --nibble-cpu-select-kernels="triple=aarch64-unknown-linux-gnu features=+neon,+dotprod,+i8mm" --split-input-file | FileCheck %s --check-prefix=I8MM
 
 // Two linears of the same shape and scheme share one kernel; the 4-bit codes
 // of a 32-wide group are unpacked as two vectors of 16 lanes on AVX-512, 8 on
@@ -48,17 +50,76 @@ func.func @rank3(%x: tensor<2x3x32xf32>, %w: tensor<6x32xf32>, %b: tensor<6xf32>
 
 // -----
 
-// Quantized activations and groups narrower than 4 lanes of codes stay on
-// the reference lowering.
+// fp8 activations and groups narrower than 4 lanes of codes stay on the
+// reference lowering.
 
 // CHECK-LABEL: func.func @unsupported
 // CHECK: nibble.qlinear
 // CHECK: nibble.qlinear
 // CHECK-NOT: nibble.kernel_call
 func.func @unsupported(%x: tensor<2x64xf32>, %w8: tensor<8x64xi8>, %s8: tensor<8x1xf32>, %w4: tensor<8x32xi8>, %s4: tensor<8x16xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
-  // expected-remark @below {{reference lowering: quantized activations need integer kernels}}
-  %a = nibble.qlinear %x, %w8, %s8 scheme <w8, channel, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<2x8xf32>
+  // expected-remark @below {{reference lowering: fp8 activations have no kernel}}
+  %a = nibble.qlinear %x, %w8, %s8 scheme <fp8, channel, act = fp8_dynamic> : (tensor<2x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<2x8xf32>
   // expected-remark @below {{reference lowering: the scale group (4 weights) is not a multiple of 8}}
   %b = nibble.qlinear %x, %w4, %s4 scheme <w4, group = 4> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x16xf32>) -> tensor<2x8xf32>
   return %a, %b : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// int8 activations times integer codes: an integer kernel. x is quantized
+// per token into bytes (q + 128) once per call; each group is one 8-bit dot
+// product per row and token plus one for the correction (128 · Σ codes),
+// through a stub that becomes vpdpbusd (AVX-512 VNNI) or usdot (i8mm) and
+// keeps its portable body elsewhere. The group's i32 sums are converted and
+// scaled into f32 accumulators; the token's scale multiplies the sum.
+
+// CHECK-LABEL: func.func @integer
+// CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_i8_8x64_[0-9a-f]+]](%arg0, %arg1, %arg2, %arg3)
+// CHECK: nibble.kernel_call @[[KS:__nibble_kernel_qlinear_i8_8x64_[0-9a-f]+]](%arg0, %arg1, %arg2, %arg4)
+// CHECK: func.func private @[[K]](
+// CHECK: math.roundeven {{.*}} : vector<64xf32>
+// CHECK: arith.fptosi {{.*}} : vector<64xf32> to vector<64xi8>
+// CHECK: scf.parallel
+// CHECK: arith.shrui {{.*}} : vector<32xi8>
+// CHECK: vector.shuffle {{.*}} : vector<32xi8>, vector<32xi8>
+// CHECK: arith.subi {{.*}} : vector<64xi8>
+// CHECK: call @__nibble_dot_u8s8_16xi32(
+// CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma {{.*}} : vector<16xf32>
+// CHECK: func.func private @__nibble_dot_u8s8_16xi32(%{{.*}}: vector<16xi32>, %{{.*}}: vector<64xi8>, %{{.*}}: vector<64xi8>) -> vector<16xi32>
+// CHECK-NOT: nibble.llvm_intrinsic
+// CHECK: vector.multi_reduction <add>
+// AVX2-LABEL: func.func @integer
+// AVX2: func.func private @__nibble_dot_u8s8_8xi32(
+// VNNI-LABEL: func.func @integer
+// VNNI: func.func private @__nibble_dot_u8s8_16xi32_intrinsic({{.*}} attributes {nibble.llvm_intrinsic = "llvm.x86.avx512.vpdpbusd.512"}
+// NEON-LABEL: func.func @integer
+// NEON: func.func private @__nibble_dot_u8s8_4xi32(
+// I8MM-LABEL: func.func @integer
+// I8MM: func.func private @__nibble_dot_u8s8_4xi32_intrinsic({{.*}} attributes {nibble.llvm_intrinsic = "llvm.aarch64.neon.usdot.v4i32.v16i8"}
+func.func @integer(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x1xf32>, %b: tensor<8xf32>, %is: tensor<1xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  // expected-remark @below {{16 lanes, 4 rows x 2 tokens}}
+  %a = nibble.qlinear %x, %w, %s bias %b scheme <w4, channel, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x1xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  // expected-remark @below {{kernel @__nibble_kernel_qlinear_i8_8x64_}}
+  %c = nibble.qlinear %x, %w, %s input_scale %is scheme <w4, channel, act = int8_static> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x1xf32>, tensor<1xf32>) -> tensor<2x8xf32>
+  return %a, %c : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// Quantized activations with codes the integer kernel does not take (code
+// books, min schemes, 8-bit asymmetric) run a float kernel on x̃, x
+// quantized and dequantized as the reference does.
+
+// CHECK-LABEL: func.func @dequantized_activations
+// CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_8x64_[0-9a-f]+]]
+// CHECK: func.func private @[[K]](
+// CHECK: math.roundeven {{.*}} : vector<16xf32>
+// CHECK: arith.mulf {{.*}} : vector<16xf32>
+// CHECK: scf.parallel
+func.func @dequantized_activations(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>) -> tensor<2x8xf32> {
+  // expected-remark @below {{kernel @__nibble_kernel_qlinear_8x64_}}
+  %a = nibble.qlinear %x, %w, %s scheme <nf4, group = 32, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
 }

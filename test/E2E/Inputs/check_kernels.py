@@ -65,8 +65,23 @@ SCHEMES = [
     ("nf4_g64_dq", "nf4, group = 64, double_quant = 4", True),
     ("fp4_g32", "fp4, group = 32", True),
     ("fp8_channel", "fp8, channel", True),
-    ("w8a8", "w8, channel, act = int8_dynamic", False),
+    # int8 activations: integer kernels (8-bit dot products) ...
+    ("w8a8", "w8, channel, act = int8_dynamic", True),
+    ("w4a8_g32", "w4, group = 32, act = int8_dynamic", True),
+    ("w4a8_g64_asym", "w4, group = 64, asym, act = int8_dynamic", True),
+    ("w3a8_g64", "w3, group = 64, act = int8_dynamic", True),
+    ("w2a8_channel", "w2, channel, asym, act = int8_dynamic", True),
+    # ... and float kernels on the dequantized activations.
+    ("w8a8_g32_asym", "w8, group = 32, asym, act = int8_dynamic", True),
+    ("nf4a8_g64", "nf4, group = 64, act = int8_dynamic", True),
+    ("fp8a8_channel", "fp8, channel, act = fp8_dynamic", False),
 ]
+
+# Schemes whose kernels are integer kernels (int8 activations times integer
+# codes by 8-bit dot products); the other quantized-activation schemes run
+# float kernels on the dequantized activations x̃.
+INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g64_asym", "w3a8_g64",
+                   "w2a8_channel"}
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}
@@ -76,6 +91,16 @@ U = 2.0**-24
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 AARCH64_FEATURES = "+neon,+dotprod,+i8mm"
 QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
+
+
+def fake_quantized(x):
+    """x̃: x [M, K] (f32) quantized to int8 per row and dequantized, as the
+    scheme's `act = int8_dynamic` says, in f32 like the reference."""
+    scale = np.max(np.abs(x), axis=-1, keepdims=True) / np.float32(127)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.clip(np.rint(x / scale), -127, 127)
+        return np.where(scale == 0, np.float32(0),
+                        (q * scale).astype(np.float32))
 
 
 def tensor_type(shape):
@@ -219,6 +244,8 @@ def main():
         tensors[f"{name}.bias"] = (rng.standard_normal(outputs) *
                                    0.1).astype(np.float32)
         inputs[name] = rng.standard_normal(shape).astype(np.float32)
+        # A zero token: scale 0 when activations are quantized.
+        inputs[name].reshape(-1, k)[-1] = 0
         eye_shape = (1,) * (len(shape) - 2) + (k, k)
         identity[name] = np.eye(k, dtype=np.float32).reshape(eye_shape)
         identity_shapes[name] = (eye_shape, outputs)
@@ -267,6 +294,12 @@ def main():
             left = selected.count("nibble.qlinear") + selected.count(
                 "nibble.linear")
             calls = selected.count("nibble.kernel_call")
+            integer = selected.count("func.func private "
+                                     "@__nibble_kernel_qlinear_i8_")
+            if integer != (3 if scheme_name in INTEGER_KERNELS else 0):
+                print(f"{scheme_name}: FAIL: {integer} integer kernels")
+                failures += 1
+                continue
             if has_kernel and (left != 0 or calls != 3):
                 print(f"{scheme_name}: FAIL: {calls} kernel calls, {left} "
                       "linears left for the reference lowering")
@@ -301,8 +334,12 @@ def main():
             y_eye = eye[name].reshape(k, outputs).astype(np.float64)
             # |Ŵᵀ| from one rounding of Ŵ + b.
             w_abs = np.abs(y_eye - b) + 2 * U * (np.abs(y_eye) + np.abs(b))
-            x = inputs[name].reshape(-1, k).astype(np.float64)
-            gamma = (k + 1) * U / (1 - (k + 1) * U)
+            x = inputs[name].reshape(-1, k)
+            n = k + 1
+            if scheme and "int8_dynamic" in scheme:
+                x, n = fake_quantized(x), k + 4
+            x = x.astype(np.float64)
+            gamma = n * U / (1 - n * U)
             bound = 2 * gamma * (np.abs(x) @ w_abs + np.abs(b))
             diff = np.abs(fast[name].reshape(-1, outputs).astype(np.float64) -
                           ref[name].reshape(-1, outputs))

@@ -1,0 +1,322 @@
+//===- IntegerLinearKernel.cpp - Int8 activations times integer codes -----===//
+//
+// The integer block of a linear kernel (schemes with `act = int8_dynamic`
+// or `int8_static` and integer codes) and the activation quantization the
+// kernels with quantized activations start with.
+//
+// x is quantized once per call, per token exactly as the reference lowering
+// does (scale s = absmax / 127 or the static scale, q = clamp(round(x / s),
+// -127, 127)), and stored as the unsigned bytes a = q + 128 in the order of
+// the unpacked weight codes. With c = code - zero point (a signed byte),
+//
+//   Σ_k q_k c_k = Σ_k a_k c_k - 128 Σ_k c_k
+//
+// so each scale group is one 8-bit dot product per row and token (vpdpbusd,
+// usdot: 4 products per i32 lane) and one per row for the correction, both
+// exact in i32. The group's sums are converted to f32 and scaled into f32
+// accumulators; y = s · Σ_lanes acc (+ b). Only the float steps round: the
+// conversion, the scaling and the sums over groups and lanes, far fewer
+// than the reference's K + 1 (see test/E2E/Inputs/check_kernels.py).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/cpu/LinearKernelEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace nibble;
+
+namespace {
+
+/// A vector constant of `type` with every element `value`.
+Value constantSplat(OpBuilder &b, Location loc, VectorType type,
+                    TypedAttr value) {
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, value));
+}
+
+/// The vectors `parts` (equal types) concatenated in order.
+Value concatenate(OpBuilder &b, Location loc, SmallVector<Value> parts) {
+  while (parts.size() > 1) {
+    SmallVector<Value> joined;
+    for (size_t i = 0; i + 1 < parts.size(); i += 2) {
+      int64_t size = cast<VectorType>(parts[i].getType()).getNumElements();
+      SmallVector<int64_t> mask;
+      for (int64_t j = 0; j < 2 * size; ++j)
+        mask.push_back(j);
+      joined.push_back(
+          vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
+    }
+    parts = std::move(joined);
+  }
+  return parts.front();
+}
+
+} // namespace
+
+Value LinearKernelEmitter::emitTokenScale(OpBuilder &b, Location loc,
+                                          Value source, Value m) {
+  if (sig.activation() == ActivationScheme::Int8Static)
+    return memref::LoadOp::create(b, loc, inputScale,
+                                  ValueRange{index(b, loc, 0)});
+  // absmax over the token, NaN-propagating like the reference's maximumf.
+  constexpr int64_t width = 16;
+  int64_t step = sig.reduction % width == 0 ? width : 4;
+  auto type = VectorType::get({step}, b.getF32Type());
+  Value zeros = constantSplat(b, loc, type, b.getF32FloatAttr(0));
+  auto loop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), index(b, loc, sig.reduction),
+      index(b, loc, step), ValueRange{zeros},
+      [&](OpBuilder &b, Location loc, Value k, ValueRange max) {
+        Value values =
+            vector::LoadOp::create(b, loc, type, source, ValueRange{m, k});
+        Value magnitude = math::AbsFOp::create(b, loc, values);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::MaximumFOp::create(b, loc, max[0], magnitude)});
+      });
+  Value absMax = vector::ReductionOp::create(
+      b, loc, vector::CombiningKind::MAXIMUMF, loop.getResult(0));
+  return arith::DivFOp::create(
+      b, loc, absMax,
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(127.0f)));
+}
+
+Value LinearKernelEmitter::emitActivationCodes(OpBuilder &b, Location loc,
+                                               Value values, Value scale) {
+  auto type = cast<VectorType>(values.getType());
+  auto constant = [&](float value) {
+    return constantSplat(b, loc, type, b.getF32FloatAttr(value));
+  };
+  Value scaled = arith::DivFOp::create(b, loc, values, scale);
+  Value q = math::RoundEvenOp::create(b, loc, scaled);
+  q = arith::MinimumFOp::create(b, loc, q, constant(127));
+  q = arith::MaximumFOp::create(b, loc, q, constant(-127));
+  Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, q, q);
+  return arith::SelectOp::create(b, loc, isNaN, constant(0), q);
+}
+
+LinearKernelEmitter::QuantizedInput
+LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
+                                        Value tokens) {
+  QuantizedInput input;
+  auto codesType =
+      MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getI8Type());
+  input.codes = memref::AllocOp::create(b, loc, codesType, ValueRange{tokens});
+  input.scales = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+      ValueRange{tokens});
+  // Position p * (chunk / P) + j of a chunk holds token element P * j + p,
+  // the code of byte j at bit p * c (see emitSignedCodes).
+  int64_t bytes = chunk / perByte;
+  SmallVector<int64_t> order;
+  for (int64_t p = 0; p < perByte; ++p)
+    for (int64_t j = 0; j < bytes; ++j)
+      order.push_back(perByte * j + p);
+  auto valuesType = VectorType::get({chunk}, b.getF32Type());
+  auto bytesType = VectorType::get({chunk}, b.getI8Type());
+  Value offset = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(-128));
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  scf::ForOp::create(
+      b, loc, zero, tokens, one, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value m, ValueRange) {
+        Value scale = emitTokenScale(b, loc, x, m);
+        memref::StoreOp::create(b, loc, scale, input.scales, ValueRange{m});
+        Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              Value values = vector::LoadOp::create(b, loc, valuesType, x,
+                                                    ValueRange{m, k});
+              Value q = arith::FPToSIOp::create(
+                  b, loc, bytesType,
+                  emitActivationCodes(b, loc, values, scales));
+              // q + 128 as an unsigned byte (q - 128 wraps to the same).
+              Value a = arith::AddIOp::create(b, loc, q, offset);
+              if (perByte > 1)
+                a = vector::ShuffleOp::create(b, loc, a, a, order);
+              vector::StoreOp::create(b, loc, a, input.codes, ValueRange{m, k});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+  return input;
+}
+
+Value LinearKernelEmitter::emitFakeQuantizedInput(OpBuilder &b, Location loc,
+                                                  Value tokens) {
+  auto type =
+      MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getF32Type());
+  Value result = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
+  VectorType valuesType = f32Vector(b);
+  Value zeros = constantSplat(b, loc, valuesType, b.getF32FloatAttr(0));
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  scf::ForOp::create(
+      b, loc, zero, tokens, one, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value m, ValueRange) {
+        Value scale = emitTokenScale(b, loc, x, m);
+        Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
+        // A zero scale gives zero, as in the reference.
+        Value isZero = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OEQ, scale,
+            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, lanes),
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              Value values = vector::LoadOp::create(b, loc, valuesType, x,
+                                                    ValueRange{m, k});
+              Value q = emitActivationCodes(b, loc, values, scales);
+              Value dequantized = arith::MulFOp::create(b, loc, q, scales);
+              dequantized =
+                  arith::SelectOp::create(b, loc, isZero, zeros, dequantized);
+              vector::StoreOp::create(b, loc, dequantized, result,
+                                      ValueRange{m, k});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+  return result;
+}
+
+Value LinearKernelEmitter::emitSignedCodes(OpBuilder &b, Location loc,
+                                           Value row, Value k, Value zero) {
+  int64_t bytes = chunk / perByte;
+  auto bytesType = VectorType::get({bytes}, b.getI8Type());
+  Value byteCol =
+      perByte == 1 ? k
+                   : arith::DivUIOp::create(b, loc, k, index(b, loc, perByte))
+                         .getResult();
+  Value packed = vector::LoadOp::create(b, loc, bytesType, weight,
+                                        ValueRange{row, byteCol});
+  unsigned container = sig.scheme.getContainerBits();
+  SmallVector<Value> parts;
+  for (int64_t p = 0; p < perByte; ++p) {
+    Value code = packed;
+    if (p > 0)
+      code = arith::ShRUIOp::create(
+          b, loc, code,
+          constantSplat(b, loc, bytesType,
+                        b.getI8IntegerAttr(int8_t(p * container))));
+    if (p + 1 < perByte)
+      code = arith::AndIOp::create(
+          b, loc, code,
+          constantSplat(b, loc, bytesType,
+                        b.getI8IntegerAttr(int8_t((1 << container) - 1))));
+    parts.push_back(code);
+  }
+  Value codes = concatenate(b, loc, std::move(parts));
+  // code - zero wraps to the signed difference, which fits a byte.
+  return arith::SubIOp::create(b, loc, codes, zero);
+}
+
+void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
+                                           const QuantizedInput &input,
+                                           Value n0, Value m0, unsigned count) {
+  unsigned rows = config.rows;
+  auto i32Type = VectorType::get({lanes}, b.getI32Type());
+  auto bytesType = VectorType::get({chunk}, b.getI8Type());
+  VectorType f32Type = f32Vector(b);
+  Value zeroF32 = constantSplat(b, loc, f32Type, b.getF32FloatAttr(0));
+  Value zeroI32 = constantSplat(b, loc, i32Type, b.getI32IntegerAttr(0));
+  // 128 as the unsigned operand of the correction's dot product.
+  Value all128 = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(-128));
+  SmallVector<Value> rowIndex, tokenIndex;
+  for (unsigned r = 0; r < rows; ++r)
+    rowIndex.push_back(
+        arith::AddIOp::create(b, loc, n0, index(b, loc, r)).getResult());
+  for (unsigned t = 0; t < count; ++t)
+    tokenIndex.push_back(
+        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  auto dotProduct = [&](OpBuilder &b, Value acc, Value a, Value s) {
+    return func::CallOp::create(b, loc, dot, ValueRange{acc, a, s})
+        .getResult(0);
+  };
+
+  int64_t groupSize = sig.groupSize();
+  int64_t groups = sig.reduction / groupSize;
+
+  // One chunk: sums[t * rows + r] += a_t · c_r, sums[count * rows + r] +=
+  // 128 · c_r (the correction).
+  auto chunkStep = [&](OpBuilder &b, Location loc, Value k,
+                       ArrayRef<Value> zeros, ValueRange sums) {
+    SmallVector<Value> next(sums.begin(), sums.end());
+    SmallVector<Value> activations;
+    for (unsigned t = 0; t < count; ++t)
+      activations.push_back(vector::LoadOp::create(
+          b, loc, bytesType, input.codes, ValueRange{tokenIndex[t], k}));
+    for (unsigned r = 0; r < rows; ++r) {
+      Value codes = emitSignedCodes(b, loc, rowIndex[r], k, zeros[r]);
+      Value &correction = next[count * rows + r];
+      correction = dotProduct(b, correction, all128, codes);
+      for (unsigned t = 0; t < count; ++t) {
+        Value &sum = next[t * rows + r];
+        sum = dotProduct(b, sum, activations[t], codes);
+      }
+    }
+    return next;
+  };
+
+  SmallVector<Value> init(count * rows, zeroF32);
+  auto groupLoop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1), init,
+      [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
+        SmallVector<Value> scaleVectors, zeros;
+        for (unsigned r = 0; r < rows; ++r) {
+          scaleVectors.push_back(
+              splat(b, loc, emitScale(b, loc, rowIndex[r], g)));
+          Value zero = arith::TruncIOp::create(
+              b, loc, b.getI8Type(), emitZero(b, loc, rowIndex[r], g));
+          zeros.push_back(vector::BroadcastOp::create(b, loc, bytesType, zero));
+        }
+        Value groupStart =
+            arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+        SmallVector<Value> sumsInit((count + 1) * rows, zeroI32);
+        SmallVector<Value> sums;
+        if (groupSize == chunk) {
+          sums = chunkStep(b, loc, groupStart, zeros, sumsInit);
+        } else {
+          auto chunkLoop = scf::ForOp::create(
+              b, loc, index(b, loc, 0), index(b, loc, groupSize),
+              index(b, loc, chunk), sumsInit,
+              [&](OpBuilder &b, Location loc, Value offset, ValueRange inner) {
+                Value k = arith::AddIOp::create(b, loc, groupStart, offset);
+                scf::YieldOp::create(b, loc,
+                                     chunkStep(b, loc, k, zeros, inner));
+              });
+          sums.assign(chunkLoop.getResults().begin(),
+                      chunkLoop.getResults().end());
+        }
+        SmallVector<Value> next(accs.begin(), accs.end());
+        for (unsigned t = 0; t < count; ++t) {
+          for (unsigned r = 0; r < rows; ++r) {
+            Value exact = arith::SubIOp::create(b, loc, sums[t * rows + r],
+                                                sums[count * rows + r]);
+            Value value = arith::SIToFPOp::create(b, loc, f32Type, exact);
+            Value &acc = next[t * rows + r];
+            acc = vector::FMAOp::create(b, loc, value, scaleVectors[r], acc);
+          }
+        }
+        scf::YieldOp::create(b, loc, next);
+      });
+
+  for (unsigned t = 0; t < count; ++t) {
+    Value tokenScale =
+        memref::LoadOp::create(b, loc, input.scales, ValueRange{tokenIndex[t]});
+    for (unsigned r = 0; r < rows; ++r) {
+      Value sum =
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                      groupLoop.getResult(t * rows + r));
+      sum = arith::MulFOp::create(b, loc, sum, tokenScale);
+      if (bias)
+        sum = arith::AddFOp::create(
+            b, loc, sum,
+            toF32(
+                b, loc,
+                memref::LoadOp::create(b, loc, bias, ValueRange{rowIndex[r]})));
+      memref::StoreOp::create(b, loc, sum, y,
+                              ValueRange{tokenIndex[t], rowIndex[r]});
+    }
+  }
+}

@@ -1,0 +1,179 @@
+//===- LinearKernelEmitter.h - The body of a linear kernel ------*- C++ -*-===//
+//
+// Private to the CPU provider: what the generator of a linear kernel's body
+// knows of the op (LinearSignature) and the generator itself. The loops over
+// tiles and register blocks, the float block and the scale factors are in
+// LinearKernel.cpp; the integer block (int8 activations times integer codes
+// with 8-bit dot products) and the activation quantization it starts with
+// are in IntegerLinearKernel.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NIBBLE_COMPILER_CPU_LINEARKERNELEMITTER_H
+#define NIBBLE_COMPILER_CPU_LINEARKERNELEMITTER_H
+
+#include "compiler/cpu/LinearKernel.h"
+#include "dialects/NibbleDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace nibble {
+
+/// What a kernel needs to know of a nibble.linear / nibble.qlinear.
+struct LinearSignature {
+  int64_t outputs = 0;   // N
+  int64_t reduction = 0; // K
+  /// Null for float weights.
+  SchemeAttr scheme;
+  /// The tensor operands after x, in kernel argument order.
+  llvm::SmallVector<mlir::RankedTensorType> weightOperands;
+  bool hasZeroPoints = false, hasMins = false, hasScaleScales = false,
+       hasBias = false, hasInputScale = false;
+
+  /// Codes per byte of the packed weight (1 for float weights).
+  unsigned codesPerByte() const {
+    return scheme ? 8 / scheme.getContainerBits() : 1;
+  }
+  /// Weights along K that share a scale (K when there is one per row).
+  int64_t groupSize() const {
+    return scheme && scheme.getGranularity() == Granularity::Group
+               ? scheme.getGroupSize()
+               : reduction;
+  }
+  /// How the activations are quantized before the product (None for float
+  /// weights).
+  ActivationScheme activation() const {
+    return scheme ? scheme.getActivation() : ActivationScheme::None;
+  }
+};
+
+/// The signature of the linear `op`.
+LinearSignature signatureOf(mlir::Operation *op);
+
+/// Emits the body of one linear kernel function.
+class LinearKernelEmitter {
+public:
+  /// `codebook` is the memref of a code-book format's levels (null
+  /// otherwise), `lookup` the 16-entry table lookup stub (config.tableLookup)
+  /// and `dot` the 8-bit dot product stub (config.integerDot).
+  LinearKernelEmitter(const LinearSignature &sig,
+                      const LinearKernelConfig &config, mlir::func::FuncOp func,
+                      mlir::Value codebook, mlir::func::FuncOp lookup,
+                      mlir::func::FuncOp dot);
+
+  /// Emits the whole body at the builder's insertion point.
+  void emit(mlir::OpBuilder &b, mlir::Location loc);
+
+private:
+  mlir::Value index(mlir::OpBuilder &b, mlir::Location loc, int64_t value) {
+    return mlir::arith::ConstantIndexOp::create(b, loc, value);
+  }
+  mlir::VectorType f32Vector(mlir::OpBuilder &b) {
+    return mlir::VectorType::get({lanes}, b.getF32Type());
+  }
+  mlir::Value toF32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value) {
+    if (value.getType().isF32())
+      return value;
+    return mlir::arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  }
+  mlir::Value splat(mlir::OpBuilder &b, mlir::Location loc,
+                    mlir::Value scalar) {
+    return mlir::vector::BroadcastOp::create(
+        b, loc, mlir::VectorType::get({lanes}, scalar.getType()), scalar);
+  }
+
+  /// `source` [M, K] with every chunk of `chunkElements` values reordered
+  /// for the unpacked codes (a new buffer): position p * (chunk / P) + j of
+  /// a chunk takes element P * j + p.
+  mlir::Value emitReorderedInput(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value source, mlir::Value tokens,
+                                 int64_t chunkElements);
+  /// The output rows [n0, n0 + rows) of input rows [m0, m0 + count), with
+  /// float weights times float x.
+  void emitFloatBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value xs,
+                      mlir::Value n0, mlir::Value m0, unsigned count);
+
+  /// Per-row factors of one scale group.
+  struct RowFactors {
+    mlir::Value scale; // vector of f32 (packed weights only)
+    mlir::Value zero;  // vector of i32 (integer codes without mins)
+    mlir::Value min;   // vector of f32 (mins)
+    mlir::Value table; // vector of 16 f32: the value of each code
+  };
+  /// The scale of row `row` in group `group` as a scalar f32, computed
+  /// exactly as the reference lowering does (double quantization included).
+  mlir::Value emitScale(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+                        mlir::Value group);
+  /// The zero point (integer codes without mins) as a scalar i32.
+  mlir::Value emitZero(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+                       mlir::Value group);
+  /// Lane i of the result is table[codes[i]] (codes in range): a call of
+  /// the lookup stub, which becomes one vpermps on AVX-512.
+  mlir::Value emitTableLookup(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value table, mlir::Value codes);
+  /// The 16 dequantized values of codes 0..15 with `factors`.
+  mlir::Value emitCodeTable(mlir::OpBuilder &b, mlir::Location loc,
+                            const RowFactors &factors);
+  /// float(level(code) [- zero]) * scale (+ min) for a vector of codes:
+  /// the reference's arithmetic, product and sum rounded separately.
+  mlir::Value emitDequantize(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value code, const RowFactors &factors);
+  RowFactors emitRowFactors(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value row, mlir::Value group);
+  /// The `perByte` dequantized weight vectors of row `row` at element
+  /// `k` (the start of a chunk).
+  llvm::SmallVector<mlir::Value>
+  emitWeightVectors(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+                    mlir::Value k, const RowFactors &factors);
+
+  // IntegerLinearKernel.cpp.
+
+  /// The buffers of x quantized per token as the scheme's activation mode
+  /// says: `codes` [M, K] i8 holds q + 128 (unsigned) reordered for the
+  /// unpacked weight codes, `scales` [M] f32 the scale of each token.
+  struct QuantizedInput {
+    mlir::Value codes, scales;
+  };
+  /// The scale of token `m` (absmax / 127, or the static input scale).
+  mlir::Value emitTokenScale(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value source, mlir::Value m);
+  /// round(x / scale) clamped to [-127, 127] for a vector `values` of x, as
+  /// a vector of f32 (NaN codes, from NaN inputs or scales, become 0).
+  mlir::Value emitActivationCodes(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Value values, mlir::Value scale);
+  /// x quantized to integer codes (integer kernels).
+  QuantizedInput emitQuantizedInput(mlir::OpBuilder &b, mlir::Location loc,
+                                    mlir::Value tokens);
+  /// x quantized and dequantized, exactly as the reference lowering's x̃ (a
+  /// new f32 buffer; float kernels with quantized activations).
+  mlir::Value emitFakeQuantizedInput(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::Value tokens);
+  /// emitFloatBlock's counterpart on integer codes: 8-bit dot products of
+  /// the activation codes and the weight codes into i32 per scale group,
+  /// scaled into f32 accumulators once per group.
+  void emitIntegerBlock(mlir::OpBuilder &b, mlir::Location loc,
+                        const QuantizedInput &input, mlir::Value n0,
+                        mlir::Value m0, unsigned count);
+  /// The weight codes of row `row` at element `k` (a chunk) minus the zero
+  /// point: one vector of 4 * lanes signed bytes in the unpacked order.
+  mlir::Value emitSignedCodes(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value row, mlir::Value k, mlir::Value zero);
+
+  const LinearSignature &sig;
+  const LinearKernelConfig &config;
+  mlir::Value codebook;
+  mlir::func::FuncOp lookup, dot;
+  /// Vector lanes: f32 lanes for float blocks, i32 lanes (4 codes each) for
+  /// integer blocks.
+  int64_t lanes;
+  int64_t perByte;
+  /// Weights per chunk: perByte * lanes (float), 4 * lanes (integer).
+  int64_t chunk;
+  mlir::Value x, y, weight, scales, zeroPoints, mins, scaleScales, bias,
+      inputScale;
+};
+
+} // namespace nibble
+
+#endif // NIBBLE_COMPILER_CPU_LINEARKERNELEMITTER_H

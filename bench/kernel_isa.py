@@ -74,6 +74,9 @@ SCHEMES = {
     "w4g128": "w4, group = 128",
     "nf4g64": "nf4, group = 64",
     "fp8": "fp8, channel",
+    "w8a8": "w8, channel, act = int8_dynamic",
+    "w4a8g32": "w4, group = 32, act = int8_dynamic",
+    "w4a8g128": "w4, group = 128, act = int8_dynamic",
 }
 COLUMNS = ["insns", "loads", "stores", "stack", "FMA", "dot", "fmul/fadd",
            "shift/and", "cvt/widen", "perm/table", "gather", "vec int",

@@ -26,6 +26,10 @@ SCHEMES = {
     "w8": "w8, channel, sym",
     "w4g32": "w4, group = 32, sym",
     "w4g128": "w4, group = 128, sym",
+    # int8 activations (integer kernels: 8-bit dot products).
+    "w8a8": "w8, channel, sym, act = int8_dynamic",
+    "w4a8g32": "w4, group = 32, sym, act = int8_dynamic",
+    "w4a8g128": "w4, group = 128, sym, act = int8_dynamic",
 }
 SHAPE_GROUPS = {
     "llama": [(4096, 4096, "Llama-7B q/k/v/o"), (11008, 4096, "Llama-7B gate/up"),

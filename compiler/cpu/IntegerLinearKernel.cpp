@@ -6,14 +6,15 @@
 //
 // x is quantized once per call, per token exactly as the reference lowering
 // does (scale s = absmax / 127 or the static scale, q = clamp(round(x / s),
-// -127, 127)), and stored as the unsigned bytes a = q + 128 in the order of
-// the unpacked weight codes. With c = code - zero point (a signed byte),
+// -127, 127)), and stored as signed bytes in the order of the unpacked
+// weight codes u (unsigned), with the sums X of q over each scale group
+// (per i32 lane). With zero point z,
 //
-//   Σ_k q_k c_k = Σ_k a_k c_k - 128 Σ_k c_k
+//   Σ_k q_k (u_k - z) = Σ_k u_k q_k - z X
 //
 // so each scale group is one 8-bit dot product per row and token (vpdpbusd,
-// usdot: 4 products per i32 lane) and one per row for the correction, both
-// exact in i32. The group's sums are converted to f32 and scaled into f32
+// usdot: 4 products per i32 lane), exact in i32, and z X is shared by all
+// rows. The group's sums are converted to f32 and scaled into f32
 // accumulators; y = s · Σ_lanes acc (+ b). Only the float steps round: the
 // conversion, the scaling and the sums over groups and lanes, far fewer
 // than the reference's K + 1 (see test/E2E/Inputs/check_kernels.py).
@@ -108,8 +109,14 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
   input.scales = memref::AllocOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
       ValueRange{tokens});
+  int64_t groupSize = sig.groupSize();
+  int64_t groups = sig.reduction / groupSize;
+  input.groupSums = memref::AllocOp::create(
+      b, loc,
+      MemRefType::get({ShapedType::kDynamic, groups * lanes}, b.getI32Type()),
+      ValueRange{tokens});
   // Position p * (chunk / P) + j of a chunk holds token element P * j + p,
-  // the code of byte j at bit p * c (see emitSignedCodes).
+  // the code of byte j at bit p * c (see emitUnsignedCodes).
   int64_t bytes = chunk / perByte;
   SmallVector<int64_t> order;
   for (int64_t p = 0; p < perByte; ++p)
@@ -117,7 +124,9 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
       order.push_back(perByte * j + p);
   auto valuesType = VectorType::get({chunk}, b.getF32Type());
   auto bytesType = VectorType::get({chunk}, b.getI8Type());
-  Value offset = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(-128));
+  auto sumsType = VectorType::get({lanes}, b.getI32Type());
+  Value ones = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(1));
+  Value zeroSums = constantSplat(b, loc, sumsType, b.getI32IntegerAttr(0));
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   scf::ForOp::create(
       b, loc, zero, tokens, one, ValueRange{},
@@ -126,18 +135,35 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
         memref::StoreOp::create(b, loc, scale, input.scales, ValueRange{m});
         Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
         scf::ForOp::create(
-            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
-            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
-              Value values = vector::LoadOp::create(b, loc, valuesType, x,
-                                                    ValueRange{m, k});
-              Value q = arith::FPToSIOp::create(
-                  b, loc, bytesType,
-                  emitActivationCodes(b, loc, values, scales));
-              // q + 128 as an unsigned byte (q - 128 wraps to the same).
-              Value a = arith::AddIOp::create(b, loc, q, offset);
-              if (perByte > 1)
-                a = vector::ShuffleOp::create(b, loc, a, a, order);
-              vector::StoreOp::create(b, loc, a, input.codes, ValueRange{m, k});
+            b, loc, zero, index(b, loc, groups), one, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+              Value groupStart =
+                  arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+              auto chunks = scf::ForOp::create(
+                  b, loc, zero, index(b, loc, groupSize), index(b, loc, chunk),
+                  ValueRange{zeroSums},
+                  [&](OpBuilder &b, Location loc, Value offset,
+                      ValueRange sums) {
+                    Value k = arith::AddIOp::create(b, loc, groupStart, offset);
+                    Value values = vector::LoadOp::create(b, loc, valuesType, x,
+                                                          ValueRange{m, k});
+                    Value q = arith::FPToSIOp::create(
+                        b, loc, bytesType,
+                        emitActivationCodes(b, loc, values, scales));
+                    if (perByte > 1)
+                      q = vector::ShuffleOp::create(b, loc, q, q, order);
+                    vector::StoreOp::create(b, loc, q, input.codes,
+                                            ValueRange{m, k});
+                    // The same lanes as the kernel's dot products.
+                    Value next = func::CallOp::create(
+                                     b, loc, dot, ValueRange{sums[0], ones, q})
+                                     .getResult(0);
+                    scf::YieldOp::create(b, loc, ValueRange{next});
+                  });
+              vector::StoreOp::create(
+                  b, loc, chunks.getResult(0), input.groupSums,
+                  ValueRange{m, arith::MulIOp::create(b, loc, g,
+                                                      index(b, loc, lanes))});
               scf::YieldOp::create(b, loc);
             });
         scf::YieldOp::create(b, loc);
@@ -180,8 +206,8 @@ Value LinearKernelEmitter::emitFakeQuantizedInput(OpBuilder &b, Location loc,
   return result;
 }
 
-Value LinearKernelEmitter::emitSignedCodes(OpBuilder &b, Location loc,
-                                           Value row, Value k, Value zero) {
+Value LinearKernelEmitter::emitUnsignedCodes(OpBuilder &b, Location loc,
+                                             Value row, Value k) {
   int64_t bytes = chunk / perByte;
   auto bytesType = VectorType::get({bytes}, b.getI8Type());
   Value byteCol =
@@ -206,22 +232,40 @@ Value LinearKernelEmitter::emitSignedCodes(OpBuilder &b, Location loc,
                         b.getI8IntegerAttr(int8_t((1 << container) - 1))));
     parts.push_back(code);
   }
-  Value codes = concatenate(b, loc, std::move(parts));
-  // code - zero wraps to the signed difference, which fits a byte.
-  return arith::SubIOp::create(b, loc, codes, zero);
+  return concatenate(b, loc, std::move(parts));
+}
+
+Value LinearKernelEmitter::emitUnpackedCodes(OpBuilder &b, Location loc,
+                                             Value n0) {
+  auto type = MemRefType::get({config.rows, sig.reduction}, b.getI8Type());
+  Value codes = memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  scf::ForOp::create(
+      b, loc, zero, index(b, loc, config.rows), one, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value r, ValueRange) {
+        Value row = arith::AddIOp::create(b, loc, n0, r);
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              vector::StoreOp::create(b, loc, emitUnsignedCodes(b, loc, row, k),
+                                      codes, ValueRange{r, k});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+  return codes;
 }
 
 void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
                                            const QuantizedInput &input,
-                                           Value n0, Value m0, unsigned count) {
+                                           Value n0, Value m0, unsigned count,
+                                           Value unpacked) {
   unsigned rows = config.rows;
   auto i32Type = VectorType::get({lanes}, b.getI32Type());
   auto bytesType = VectorType::get({chunk}, b.getI8Type());
   VectorType f32Type = f32Vector(b);
   Value zeroF32 = constantSplat(b, loc, f32Type, b.getF32FloatAttr(0));
   Value zeroI32 = constantSplat(b, loc, i32Type, b.getI32IntegerAttr(0));
-  // 128 as the unsigned operand of the correction's dot product.
-  Value all128 = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(-128));
   SmallVector<Value> rowIndex, tokenIndex;
   for (unsigned r = 0; r < rows; ++r)
     rowIndex.push_back(
@@ -229,30 +273,28 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
   for (unsigned t = 0; t < count; ++t)
     tokenIndex.push_back(
         arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
-  auto dotProduct = [&](OpBuilder &b, Value acc, Value a, Value s) {
-    return func::CallOp::create(b, loc, dot, ValueRange{acc, a, s})
-        .getResult(0);
-  };
 
   int64_t groupSize = sig.groupSize();
   int64_t groups = sig.reduction / groupSize;
 
-  // One chunk: sums[t * rows + r] += a_t · c_r, sums[count * rows + r] +=
-  // 128 · c_r (the correction).
-  auto chunkStep = [&](OpBuilder &b, Location loc, Value k,
-                       ArrayRef<Value> zeros, ValueRange sums) {
+  // One chunk: sums[t * rows + r] += u_r · q_t.
+  auto chunkStep = [&](OpBuilder &b, Location loc, Value k, ValueRange sums) {
     SmallVector<Value> next(sums.begin(), sums.end());
     SmallVector<Value> activations;
     for (unsigned t = 0; t < count; ++t)
       activations.push_back(vector::LoadOp::create(
           b, loc, bytesType, input.codes, ValueRange{tokenIndex[t], k}));
     for (unsigned r = 0; r < rows; ++r) {
-      Value codes = emitSignedCodes(b, loc, rowIndex[r], k, zeros[r]);
-      Value &correction = next[count * rows + r];
-      correction = dotProduct(b, correction, all128, codes);
+      Value codes =
+          unpacked ? vector::LoadOp::create(b, loc, bytesType, unpacked,
+                                            ValueRange{index(b, loc, r), k})
+                         .getResult()
+                   : emitUnsignedCodes(b, loc, rowIndex[r], k);
       for (unsigned t = 0; t < count; ++t) {
         Value &sum = next[t * rows + r];
-        sum = dotProduct(b, sum, activations[t], codes);
+        sum = func::CallOp::create(b, loc, dot,
+                                   ValueRange{sum, codes, activations[t]})
+                  .getResult(0);
       }
     }
     return next;
@@ -262,40 +304,43 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
   auto groupLoop = scf::ForOp::create(
       b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1), init,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
-        SmallVector<Value> scaleVectors, zeros;
-        for (unsigned r = 0; r < rows; ++r) {
-          scaleVectors.push_back(
-              splat(b, loc, emitScale(b, loc, rowIndex[r], g)));
-          Value zero = arith::TruncIOp::create(
-              b, loc, b.getI8Type(), emitZero(b, loc, rowIndex[r], g));
-          zeros.push_back(vector::BroadcastOp::create(b, loc, bytesType, zero));
-        }
         Value groupStart =
             arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
-        SmallVector<Value> sumsInit((count + 1) * rows, zeroI32);
+        SmallVector<Value> sumsInit(count * rows, zeroI32);
         SmallVector<Value> sums;
         if (groupSize == chunk) {
-          sums = chunkStep(b, loc, groupStart, zeros, sumsInit);
+          sums = chunkStep(b, loc, groupStart, sumsInit);
         } else {
           auto chunkLoop = scf::ForOp::create(
               b, loc, index(b, loc, 0), index(b, loc, groupSize),
               index(b, loc, chunk), sumsInit,
               [&](OpBuilder &b, Location loc, Value offset, ValueRange inner) {
                 Value k = arith::AddIOp::create(b, loc, groupStart, offset);
-                scf::YieldOp::create(b, loc,
-                                     chunkStep(b, loc, k, zeros, inner));
+                scf::YieldOp::create(b, loc, chunkStep(b, loc, k, inner));
               });
           sums.assign(chunkLoop.getResults().begin(),
                       chunkLoop.getResults().end());
         }
+        Value sumsColumn =
+            arith::MulIOp::create(b, loc, g, index(b, loc, lanes));
+        SmallVector<Value> activationSums;
+        for (unsigned t = 0; t < count; ++t)
+          activationSums.push_back(
+              vector::LoadOp::create(b, loc, i32Type, input.groupSums,
+                                     ValueRange{tokenIndex[t], sumsColumn}));
         SmallVector<Value> next(accs.begin(), accs.end());
-        for (unsigned t = 0; t < count; ++t) {
-          for (unsigned r = 0; r < rows; ++r) {
-            Value exact = arith::SubIOp::create(b, loc, sums[t * rows + r],
-                                                sums[count * rows + r]);
+        for (unsigned r = 0; r < rows; ++r) {
+          Value scale = splat(b, loc, emitScale(b, loc, rowIndex[r], g));
+          Value zero = vector::BroadcastOp::create(
+              b, loc, i32Type, emitZero(b, loc, rowIndex[r], g));
+          for (unsigned t = 0; t < count; ++t) {
+            Value offset =
+                arith::MulIOp::create(b, loc, activationSums[t], zero);
+            Value exact =
+                arith::SubIOp::create(b, loc, sums[t * rows + r], offset);
             Value value = arith::SIToFPOp::create(b, loc, f32Type, exact);
             Value &acc = next[t * rows + r];
-            acc = vector::FMAOp::create(b, loc, value, scaleVectors[r], acc);
+            acc = vector::FMAOp::create(b, loc, value, scale, acc);
           }
         }
         scf::YieldOp::create(b, loc, next);

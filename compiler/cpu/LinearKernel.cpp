@@ -113,13 +113,16 @@ LinearKernelEmitter::LinearKernelEmitter(const LinearSignature &sig,
 
 void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   Value tokens = memref::DimOp::create(b, loc, x, 0);
-  // The block of either kind over the input prepared for it.
-  std::function<void(OpBuilder &, Location, Value, Value, unsigned)> block;
+  // The block of either kind over the input prepared for it; `codes` are
+  // the row block's unpacked weight codes (integer blocks; null: unpack
+  // them in the block).
+  std::function<void(OpBuilder &, Location, Value, Value, unsigned, Value)>
+      block;
   if (config.integerDot) {
     QuantizedInput input = emitQuantizedInput(b, loc, tokens);
     block = [this, input](OpBuilder &b, Location loc, Value n0, Value m0,
-                          unsigned count) {
-      emitIntegerBlock(b, loc, input, n0, m0, count);
+                          unsigned count, Value codes) {
+      emitIntegerBlock(b, loc, input, n0, m0, count, codes);
     };
   } else {
     Value source = sig.activation() == ActivationScheme::None
@@ -128,10 +131,14 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
     Value xs = perByte > 1 ? emitReorderedInput(b, loc, source, tokens, chunk)
                            : source;
     block = [this, xs](OpBuilder &b, Location loc, Value n0, Value m0,
-                       unsigned count) {
-      emitFloatBlock(b, loc, xs, n0, m0, count);
-    };
+                       unsigned count,
+                       Value) { emitFloatBlock(b, loc, xs, n0, m0, count); };
   }
+  // Integer blocks of packed codes unpack the row block's codes once per
+  // tile into a buffer ([rows, K] bytes, in L1 for K up to ~8k) when the
+  // tile has a token block: each chunk of codes then serves every token of
+  // the tile for one load.
+  bool unpackOnce = config.integerDot && perByte > 1;
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   Value tile = index(b, loc, config.tokenTile);
   Value blockTokens = index(b, loc, config.tokens);
@@ -153,16 +160,29 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
             b, loc, ValueRange{zero}, ValueRange{rowBlocks}, ValueRange{one},
             [&](OpBuilder &b, Location loc, ValueRange ivs) {
               Value n0 = arith::MulIOp::create(b, loc, ivs[0], rowsPerBlock);
-              scf::ForOp::create(
-                  b, loc, tileStart, fullEnd, blockTokens, ValueRange{},
-                  [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                    block(b, loc, n0, m0, config.tokens);
-                    scf::YieldOp::create(b, loc);
-                  });
+              auto tokenBlocks = [&](OpBuilder &b, Location loc, Value codes) {
+                scf::ForOp::create(
+                    b, loc, tileStart, fullEnd, blockTokens, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                      block(b, loc, n0, m0, config.tokens, codes);
+                      scf::YieldOp::create(b, loc);
+                    });
+              };
+              if (unpackOnce) {
+                Value hasBlocks = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::ugt, fullEnd, tileStart);
+                scf::IfOp::create(
+                    b, loc, hasBlocks, [&](OpBuilder &b, Location loc) {
+                      tokenBlocks(b, loc, emitUnpackedCodes(b, loc, n0));
+                      scf::YieldOp::create(b, loc);
+                    });
+              } else {
+                tokenBlocks(b, loc, Value());
+              }
               scf::ForOp::create(
                   b, loc, fullEnd, tileEnd, one, ValueRange{},
                   [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                    block(b, loc, n0, m0, 1);
+                    block(b, loc, n0, m0, 1, Value());
                     scf::YieldOp::create(b, loc);
                   });
             });
@@ -471,8 +491,8 @@ memref::GlobalOp getOrCreateCodebook(ModuleOp module, SymbolTable &symbols,
 }
 
 /// Whether `sig` runs as an integer kernel: int8 activations times integer
-/// codes whose signed value (code - zero point) fits a byte. `min` schemes
-/// and code books take the float kernel on dequantized activations.
+/// codes with zero points. `min` schemes and code books take the float
+/// kernel on dequantized activations.
 bool usesIntegerKernel(const LinearSignature &sig) {
   ActivationScheme act = sig.activation();
   if (act != ActivationScheme::Int8Dynamic &&
@@ -481,8 +501,7 @@ bool usesIntegerKernel(const LinearSignature &sig) {
   SchemeAttr scheme = sig.scheme;
   if (scheme.getFormat() != WeightFormat::Int || scheme.hasMins())
     return false;
-  // code - zero fits a signed byte unless both are 8-bit unsigned.
-  return scheme.getBits() < 8 || scheme.getSymmetric();
+  return true;
 }
 
 /// A name for the kernel of `sig` with `config`: readable parts and a hash
@@ -554,7 +573,7 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
         break;
       }
     }
-    // |sum| per i32 lane <= 255 * 128 * K / lanes must not overflow.
+    // |sum| per i32 lane <= 255 * 127 * K / lanes must not overflow.
     if (config.lanes != 0 &&
         sig.reduction / config.lanes <= (int64_t(1) << 31) / (255 * 128)) {
       config.integerDot = true;

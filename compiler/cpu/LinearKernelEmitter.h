@@ -130,10 +130,11 @@ private:
   // IntegerLinearKernel.cpp.
 
   /// The buffers of x quantized per token as the scheme's activation mode
-  /// says: `codes` [M, K] i8 holds q + 128 (unsigned) reordered for the
-  /// unpacked weight codes, `scales` [M] f32 the scale of each token.
+  /// says: `codes` [M, K] i8 holds q reordered for the unpacked weight codes,
+  /// `scales` [M] f32 the scale of each token, `groupSums` [M, groups *
+  /// lanes] i32 the sums of q over each scale group per dot-product lane.
   struct QuantizedInput {
-    mlir::Value codes, scales;
+    mlir::Value codes, scales, groupSums;
   };
   /// The scale of token `m` (absmax / 127, or the static input scale).
   mlir::Value emitTokenScale(mlir::OpBuilder &b, mlir::Location loc,
@@ -152,13 +153,19 @@ private:
   /// emitFloatBlock's counterpart on integer codes: 8-bit dot products of
   /// the activation codes and the weight codes into i32 per scale group,
   /// scaled into f32 accumulators once per group.
+  /// `codes` holds the row block's unpacked codes (emitUnpackedCodes) or is
+  /// null (unpack them from the weight).
   void emitIntegerBlock(mlir::OpBuilder &b, mlir::Location loc,
                         const QuantizedInput &input, mlir::Value n0,
-                        mlir::Value m0, unsigned count);
-  /// The weight codes of row `row` at element `k` (a chunk) minus the zero
-  /// point: one vector of 4 * lanes signed bytes in the unpacked order.
-  mlir::Value emitSignedCodes(mlir::OpBuilder &b, mlir::Location loc,
-                              mlir::Value row, mlir::Value k, mlir::Value zero);
+                        mlir::Value m0, unsigned count, mlir::Value codes);
+  /// The unsigned codes of rows [n0, n0 + rows) unpacked into a new buffer
+  /// [rows, K] of bytes, in the order of emitUnsignedCodes.
+  mlir::Value emitUnpackedCodes(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value n0);
+  /// The unsigned weight codes of row `row` at element `k` (a chunk): one
+  /// vector of 4 * lanes bytes in the unpacked order.
+  mlir::Value emitUnsignedCodes(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value row, mlir::Value k);
 
   const LinearSignature &sig;
   const LinearKernelConfig &config;

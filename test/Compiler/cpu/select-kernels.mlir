@@ -68,11 +68,14 @@ func.func @unsupported(%x: tensor<2x64xf32>, %w8: tensor<8x64xi8>, %s8: tensor<8
 // -----
 
 // int8 activations times integer codes: an integer kernel. x is quantized
-// per token into bytes (q + 128) once per call; each group is one 8-bit dot
-// product per row and token plus one for the correction (128 · Σ codes),
+// per token into signed bytes once per call, with the sums of each group's
+// codes (for the zero point's term); each group is one 8-bit dot product of
+// the unsigned weight codes and the activation codes per row and token,
 // through a stub that becomes vpdpbusd (AVX-512 VNNI) or usdot (i8mm) and
-// keeps its portable body elsewhere. The group's i32 sums are converted and
-// scaled into f32 accumulators; the token's scale multiplies the sum.
+// keeps its portable body elsewhere; a tile with token blocks unpacks each
+// row block's codes once into a buffer. The group's i32 sums, less zero point
+// times the activation sums, are converted and scaled into f32
+// accumulators; the token's scale multiplies the sum.
 
 // CHECK-LABEL: func.func @integer
 // CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_i8_8x64_[0-9a-f]+]](%arg0, %arg1, %arg2, %arg3)
@@ -80,11 +83,16 @@ func.func @unsupported(%x: tensor<2x64xf32>, %w8: tensor<8x64xi8>, %s8: tensor<8
 // CHECK: func.func private @[[K]](
 // CHECK: math.roundeven {{.*}} : vector<64xf32>
 // CHECK: arith.fptosi {{.*}} : vector<64xf32> to vector<64xi8>
+// CHECK: call @__nibble_dot_u8s8_16xi32(
 // CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<4x64xi8>
 // CHECK: arith.shrui {{.*}} : vector<32xi8>
 // CHECK: vector.shuffle {{.*}} : vector<32xi8>, vector<32xi8>
-// CHECK: arith.subi {{.*}} : vector<64xi8>
+// CHECK: vector.store {{.*}} : memref<4x64xi8>, vector<64xi8>
 // CHECK: call @__nibble_dot_u8s8_16xi32(
+// CHECK: arith.muli {{.*}} : vector<16xi32>
+// CHECK: arith.subi {{.*}} : vector<16xi32>
 // CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
 // CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: func.func private @__nibble_dot_u8s8_16xi32(%{{.*}}: vector<16xi32>, %{{.*}}: vector<64xi8>, %{{.*}}: vector<64xi8>) -> vector<16xi32>
@@ -109,8 +117,8 @@ func.func @integer(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x1xf32
 // -----
 
 // Quantized activations with codes the integer kernel does not take (code
-// books, min schemes, 8-bit asymmetric) run a float kernel on x̃, x
-// quantized and dequantized as the reference does.
+// books, min schemes) run a float kernel on x̃, x quantized and dequantized
+// as the reference does.
 
 // CHECK-LABEL: func.func @dequantized_activations
 // CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_8x64_[0-9a-f]+]]

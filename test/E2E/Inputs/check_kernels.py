@@ -71,8 +71,8 @@ SCHEMES = [
     ("w4a8_g64_asym", "w4, group = 64, asym, act = int8_dynamic", True),
     ("w3a8_g64", "w3, group = 64, act = int8_dynamic", True),
     ("w2a8_channel", "w2, channel, asym, act = int8_dynamic", True),
-    # ... and float kernels on the dequantized activations.
     ("w8a8_g32_asym", "w8, group = 32, asym, act = int8_dynamic", True),
+    # ... and float kernels on the dequantized activations.
     ("nf4a8_g64", "nf4, group = 64, act = int8_dynamic", True),
     ("fp8a8_channel", "fp8, channel, act = fp8_dynamic", False),
 ]
@@ -81,7 +81,7 @@ SCHEMES = [
 # codes by 8-bit dot products); the other quantized-activation schemes run
 # float kernels on the dequantized activations x̃.
 INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g64_asym", "w3a8_g64",
-                   "w2a8_channel"}
+                   "w2a8_channel", "w8a8_g32_asym"}
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}

@@ -26,6 +26,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 
 using namespace mlir;
 using namespace nibble;
@@ -53,6 +55,22 @@ Value concatenate(OpBuilder &b, Location loc, SmallVector<Value> parts) {
     parts = std::move(joined);
   }
   return parts.front();
+}
+
+/// The order of the unpacked codes of a chunk of `chunk` codes packed
+/// `perByte` to a byte, for scale groups of `groupSize`: position i holds
+/// code order[i] of the chunk. Within each group of the chunk (the whole
+/// chunk when the group is larger) the codes at bit p * c of its bytes
+/// come p-major: position p * (n / P) + j holds code P * j + p.
+SmallVector<int64_t> unpackedCodeOrder(int64_t chunk, int64_t perByte,
+                                       int64_t groupSize) {
+  int64_t part = std::min(chunk, groupSize);
+  SmallVector<int64_t> order;
+  for (int64_t start = 0; start < chunk; start += part)
+    for (int64_t p = 0; p < perByte; ++p)
+      for (int64_t j = 0; j < part / perByte; ++j)
+        order.push_back(start + perByte * j + p);
+  return order;
 }
 
 } // namespace
@@ -109,19 +127,15 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
   input.scales = memref::AllocOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
       ValueRange{tokens});
-  int64_t groupSize = sig.groupSize();
-  int64_t groups = sig.reduction / groupSize;
+  int64_t blockSize = scaleBlockSize();
+  int64_t blocks = sig.reduction / blockSize;
   input.groupSums = memref::AllocOp::create(
       b, loc,
-      MemRefType::get({ShapedType::kDynamic, groups * lanes}, b.getI32Type()),
+      MemRefType::get({ShapedType::kDynamic, blocks * lanes}, b.getI32Type()),
       ValueRange{tokens});
-  // Position p * (chunk / P) + j of a chunk holds token element P * j + p,
-  // the code of byte j at bit p * c (see emitUnsignedCodes).
-  int64_t bytes = chunk / perByte;
-  SmallVector<int64_t> order;
-  for (int64_t p = 0; p < perByte; ++p)
-    for (int64_t j = 0; j < bytes; ++j)
-      order.push_back(perByte * j + p);
+  // The order of the unpacked weight codes (see emitUnsignedCodes).
+  SmallVector<int64_t> order =
+      unpackedCodeOrder(chunk, perByte, sig.groupSize());
   auto valuesType = VectorType::get({chunk}, b.getF32Type());
   auto bytesType = VectorType::get({chunk}, b.getI8Type());
   auto sumsType = VectorType::get({lanes}, b.getI32Type());
@@ -135,12 +149,12 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
         memref::StoreOp::create(b, loc, scale, input.scales, ValueRange{m});
         Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
         scf::ForOp::create(
-            b, loc, zero, index(b, loc, groups), one, ValueRange{},
+            b, loc, zero, index(b, loc, blocks), one, ValueRange{},
             [&](OpBuilder &b, Location loc, Value g, ValueRange) {
               Value groupStart =
-                  arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+                  arith::MulIOp::create(b, loc, g, index(b, loc, blockSize));
               auto chunks = scf::ForOp::create(
-                  b, loc, zero, index(b, loc, groupSize), index(b, loc, chunk),
+                  b, loc, zero, index(b, loc, blockSize), index(b, loc, chunk),
                   ValueRange{zeroSums},
                   [&](OpBuilder &b, Location loc, Value offset,
                       ValueRange sums) {
@@ -150,7 +164,7 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                     Value q = arith::FPToSIOp::create(
                         b, loc, bytesType,
                         emitActivationCodes(b, loc, values, scales));
-                    if (perByte > 1)
+                    if (!llvm::equal(order, llvm::seq<int64_t>(0, chunk)))
                       q = vector::ShuffleOp::create(b, loc, q, q, order);
                     vector::StoreOp::create(b, loc, q, input.codes,
                                             ValueRange{m, k});
@@ -232,7 +246,17 @@ Value LinearKernelEmitter::emitUnsignedCodes(OpBuilder &b, Location loc,
                         b.getI8IntegerAttr(int8_t((1 << container) - 1))));
     parts.push_back(code);
   }
-  return concatenate(b, loc, std::move(parts));
+  Value codes = concatenate(b, loc, std::move(parts));
+  if (sig.groupSize() >= chunk || perByte == 1)
+    return codes;
+  // Several groups per chunk: their codes p-major within each group.
+  int64_t part = sig.groupSize();
+  SmallVector<int64_t> mask;
+  for (int64_t start = 0; start < chunk; start += part)
+    for (int64_t p = 0; p < perByte; ++p)
+      for (int64_t j = 0; j < part / perByte; ++j)
+        mask.push_back(p * bytes + start / perByte + j);
+  return vector::ShuffleOp::create(b, loc, codes, codes, mask);
 }
 
 Value LinearKernelEmitter::emitUnpackedCodes(OpBuilder &b, Location loc,
@@ -274,8 +298,29 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
     tokenIndex.push_back(
         arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
 
-  int64_t groupSize = sig.groupSize();
-  int64_t groups = sig.reduction / groupSize;
+  int64_t blockSize = scaleBlockSize();
+  int64_t blocks = sig.reduction / blockSize;
+  int64_t groupsPerChunk = std::max<int64_t>(1, chunk / sig.groupSize());
+  // The scales (zero points) of a block's groups, each over its lanes.
+  auto groupVector = [&](OpBuilder &b, Location loc, Value block,
+                         llvm::function_ref<Value(Value)> factor) {
+    SmallVector<Value> parts;
+    for (int64_t i = 0; i < groupsPerChunk; ++i) {
+      Value group = groupsPerChunk == 1
+                        ? block
+                        : arith::AddIOp::create(
+                              b, loc,
+                              arith::MulIOp::create(
+                                  b, loc, block, index(b, loc, groupsPerChunk)),
+                              index(b, loc, i))
+                              .getResult();
+      Value value = factor(group);
+      parts.push_back(vector::BroadcastOp::create(
+          b, loc, VectorType::get({lanes / groupsPerChunk}, value.getType()),
+          value));
+    }
+    return concatenate(b, loc, std::move(parts));
+  };
 
   // One chunk: sums[t * rows + r] += u_r · q_t.
   auto chunkStep = [&](OpBuilder &b, Location loc, Value k, ValueRange sums) {
@@ -302,17 +347,17 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
 
   SmallVector<Value> init(count * rows, zeroF32);
   auto groupLoop = scf::ForOp::create(
-      b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1), init,
+      b, loc, index(b, loc, 0), index(b, loc, blocks), index(b, loc, 1), init,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
         Value groupStart =
-            arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+            arith::MulIOp::create(b, loc, g, index(b, loc, blockSize));
         SmallVector<Value> sumsInit(count * rows, zeroI32);
         SmallVector<Value> sums;
-        if (groupSize == chunk) {
+        if (blockSize == chunk) {
           sums = chunkStep(b, loc, groupStart, sumsInit);
         } else {
           auto chunkLoop = scf::ForOp::create(
-              b, loc, index(b, loc, 0), index(b, loc, groupSize),
+              b, loc, index(b, loc, 0), index(b, loc, blockSize),
               index(b, loc, chunk), sumsInit,
               [&](OpBuilder &b, Location loc, Value offset, ValueRange inner) {
                 Value k = arith::AddIOp::create(b, loc, groupStart, offset);
@@ -330,9 +375,12 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
                                      ValueRange{tokenIndex[t], sumsColumn}));
         SmallVector<Value> next(accs.begin(), accs.end());
         for (unsigned r = 0; r < rows; ++r) {
-          Value scale = splat(b, loc, emitScale(b, loc, rowIndex[r], g));
-          Value zero = vector::BroadcastOp::create(
-              b, loc, i32Type, emitZero(b, loc, rowIndex[r], g));
+          Value scale = groupVector(b, loc, g, [&](Value group) {
+            return emitScale(b, loc, rowIndex[r], group);
+          });
+          Value zero = groupVector(b, loc, g, [&](Value group) {
+            return emitZero(b, loc, rowIndex[r], group);
+          });
           for (unsigned t = 0; t < count; ++t) {
             Value offset =
                 arith::MulIOp::create(b, loc, activationSums[t], zero);

@@ -564,11 +564,16 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
   LinearKernelConfig config;
   if (usesIntegerKernel(sig)) {
     // Chunks of 4 * lanes codes (one 8-bit dot product per row and token)
-    // that fit a scale group, i32 lanes as wide as the vector registers.
+    // that fit a scale group or hold whole groups (each on its own lanes),
+    // i32 lanes as wide as the vector registers.
+    int64_t groupSize = sig.groupSize(), perByte = sig.codesPerByte();
     for (unsigned lanes = std::max(4u, target.vectorBits / 32); lanes >= 4;
          lanes /= 2) {
-      if (sig.groupSize() % (4 * lanes) == 0 &&
-          (4 * lanes) % sig.codesPerByte() == 0) {
+      int64_t chunk = 4 * lanes;
+      bool inGroup = groupSize % chunk == 0;
+      bool wholeGroups = chunk % groupSize == 0 && sig.reduction % chunk == 0 &&
+                         groupSize % (4 * perByte) == 0;
+      if (inGroup || wholeGroups) {
         config.lanes = lanes;
         break;
       }

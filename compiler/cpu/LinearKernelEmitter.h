@@ -129,6 +129,12 @@ private:
 
   // IntegerLinearKernel.cpp.
 
+  /// Codes between two group epilogues of an integer block: the scale group,
+  /// or the chunk when it holds several groups (each on its own lanes).
+  int64_t scaleBlockSize() const {
+    return std::max<int64_t>(sig.groupSize(), chunk);
+  }
+
   /// The buffers of x quantized per token as the scheme's activation mode
   /// says: `codes` [M, K] i8 holds q reordered for the unpacked weight codes,
   /// `scales` [M] f32 the scale of each token, `groupSums` [M, groups *

@@ -16,14 +16,15 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
     dialect:
     - linears: a fused dequantize-matmul that unpacks codes in registers,
       dequantizes them exactly as the reference lowering does and
-      accumulates with FMAs, split over threads by output rows;
+      accumulates with FMAs, split over threads by output rows; with int8
+      activations and integer codes, 8-bit dot products (vpdpbusd, usdot)
+      on activations quantized per token as the reference does;
     - attention: one pass over the cache per query with an online softmax
       (flash-attention style), vector exponentials, GQA heads reading their
       KV head in place, split over threads by token and head.
     One kernel serves every op of the same shape and scheme. Ops it does not
-    support (quantized activations, non-f32 inputs, groups smaller than 4
-    lanes of codes, head sizes not a multiple of 4) (quantized activations, non-f32 inputs,
-    groups smaller than 4 lanes of codes) are left for the reference
+    support (fp8 activations, non-f32 inputs, groups smaller than 4 lanes of
+    codes, head sizes not a multiple of 4) are left for the reference
     lowering (`nibble-lower-to-linalg`); with `remarks` the pass says, as a
     remark on each linear, which kernel it got or why it got none.
 

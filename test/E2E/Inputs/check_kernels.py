@@ -65,12 +65,14 @@ SCHEMES = [
     ("nf4_g64_dq", "nf4, group = 64, double_quant = 4", True),
     ("fp4_g32", "fp4, group = 32", True),
     ("fp8_channel", "fp8, channel", True),
-    # int8 activations: integer kernels (8-bit dot products) ...
+    # int8 activations: integer kernels (8-bit dot products; on AVX-512, groups
+# of 32 and 16 share a 64-code chunk, each on its own lanes) ...
     ("w8a8", "w8, channel, act = int8_dynamic", True),
     ("w4a8_g32", "w4, group = 32, act = int8_dynamic", True),
-    ("w4a8_g64_asym", "w4, group = 64, asym, act = int8_dynamic", True),
+    ("w4a8_g32_asym", "w4, group = 32, asym, act = int8_dynamic", True),
     ("w3a8_g64", "w3, group = 64, act = int8_dynamic", True),
     ("w2a8_channel", "w2, channel, asym, act = int8_dynamic", True),
+    ("w2a8_g16", "w2, group = 16, act = int8_dynamic", True),
     ("w8a8_g32_asym", "w8, group = 32, asym, act = int8_dynamic", True),
     # ... and float kernels on the dequantized activations.
     ("nf4a8_g64", "nf4, group = 64, act = int8_dynamic", True),
@@ -80,8 +82,8 @@ SCHEMES = [
 # Schemes whose kernels are integer kernels (int8 activations times integer
 # codes by 8-bit dot products); the other quantized-activation schemes run
 # float kernels on the dequantized activations x̃.
-INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g64_asym", "w3a8_g64",
-                   "w2a8_channel", "w8a8_g32_asym"}
+INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
+                   "w2a8_channel", "w2a8_g16", "w8a8_g32_asym"}
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}

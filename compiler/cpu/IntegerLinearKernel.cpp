@@ -249,13 +249,11 @@ Value LinearKernelEmitter::emitUnsignedCodes(OpBuilder &b, Location loc,
   Value codes = concatenate(b, loc, std::move(parts));
   if (sig.groupSize() >= chunk || perByte == 1)
     return codes;
-  // Several groups per chunk: their codes p-major within each group.
-  int64_t part = sig.groupSize();
+  // Several groups per chunk: their codes p-major within each group. Code c
+  // is at p * bytes + c / P of the concatenation, p = c % P.
   SmallVector<int64_t> mask;
-  for (int64_t start = 0; start < chunk; start += part)
-    for (int64_t p = 0; p < perByte; ++p)
-      for (int64_t j = 0; j < part / perByte; ++j)
-        mask.push_back(p * bytes + start / perByte + j);
+  for (int64_t code : unpackedCodeOrder(chunk, perByte, sig.groupSize()))
+    mask.push_back(code % perByte * bytes + code / perByte);
   return vector::ShuffleOp::create(b, loc, codes, codes, mask);
 }
 

@@ -63,8 +63,8 @@ def NibbleCpuUseIntrinsics : Pass<"nibble-cpu-use-intrinsics",
                                   "mlir::ModuleOp"> {
   let summary = "Replace calls of intrinsic stubs by the LLVM intrinsic";
   let description = [{
-    Generated kernels reach some instructions (AVX-512 vpermps) through a
-    stub function: a portable body tagged `nibble.llvm_intrinsic = "<name>"`.
+    Generated kernels reach some instructions (AVX-512 vpermps, the 8-bit
+    dot products vpdpbusd and usdot) through a stub function: a portable body tagged `nibble.llvm_intrinsic = "<name>"`.
     This pass replaces each call of such a stub by `llvm.call_intrinsic` of
     that intrinsic and removes the stubs. It runs after buffer deallocation,
     which refuses operations with unknown memory effects such as intrinsic

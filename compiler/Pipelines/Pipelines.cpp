@@ -51,8 +51,10 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
-      // Generated kernels: vectors to LLVM vectors (tree reductions).
-      "convert-vector-to-llvm{reassociate-fp-reductions},"
+      // Generated kernels: vectors to LLVM vectors (tree reductions; the
+      // panels' 16 x 16 transposes as AVX-512-friendly shuffles).
+      "convert-vector-to-llvm{reassociate-fp-reductions "
+      "vector-transpose-lowering=shuffle16x16},"
       // LLVM intrinsics where LLVM has them; calls into libm (erff, tanhf,
       // ...) for the rest.
       "convert-math-to-llvm,"

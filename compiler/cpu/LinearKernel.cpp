@@ -118,6 +118,8 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   // them in the block).
   std::function<void(OpBuilder &, Location, Value, Value, unsigned, Value)>
       block;
+  // x as the float blocks read it (in its own order).
+  Value source;
   if (config.integerDot) {
     QuantizedInput input = emitQuantizedInput(b, loc, tokens);
     block = [this, input](OpBuilder &b, Location loc, Value n0, Value m0,
@@ -125,9 +127,9 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
       emitIntegerBlock(b, loc, input, n0, m0, count, codes);
     };
   } else {
-    Value source = sig.activation() == ActivationScheme::None
-                       ? x
-                       : emitFakeQuantizedInput(b, loc, tokens);
+    source = sig.activation() == ActivationScheme::None
+                 ? x
+                 : emitFakeQuantizedInput(b, loc, tokens);
     Value xs = perByte > 1 ? emitReorderedInput(b, loc, source, tokens, chunk)
                            : source;
     block = [this, xs](OpBuilder &b, Location loc, Value n0, Value m0,
@@ -142,50 +144,101 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   Value tile = index(b, loc, config.tokenTile);
   Value blockTokens = index(b, loc, config.tokens);
-  Value rowBlocks = index(b, loc, sig.outputs / config.rows);
   Value rowsPerBlock = index(b, loc, config.rows);
+  int64_t panels = config.panelRows ? sig.outputs / config.panelRows : 0;
+  int64_t panelEndRow = panels * config.panelRows;
 
   scf::ForOp::create(
       b, loc, zero, tokens, tile, ValueRange{},
       [&](OpBuilder &b, Location loc, Value tileStart, ValueRange) {
         Value tileEnd = arith::MinSIOp::create(
             b, loc, arith::AddIOp::create(b, loc, tileStart, tile), tokens);
-        Value count = arith::SubIOp::create(b, loc, tileEnd, tileStart);
-        Value fullEnd = arith::AddIOp::create(
-            b, loc, tileStart,
-            arith::MulIOp::create(
-                b, loc, arith::DivUIOp::create(b, loc, count, blockTokens),
-                blockTokens));
-        scf::ParallelOp::create(
-            b, loc, ValueRange{zero}, ValueRange{rowBlocks}, ValueRange{one},
-            [&](OpBuilder &b, Location loc, ValueRange ivs) {
-              Value n0 = arith::MulIOp::create(b, loc, ivs[0], rowsPerBlock);
-              auto tokenBlocks = [&](OpBuilder &b, Location loc, Value codes) {
-                scf::ForOp::create(
-                    b, loc, tileStart, fullEnd, blockTokens, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                      block(b, loc, n0, m0, config.tokens, codes);
-                      scf::YieldOp::create(b, loc);
-                    });
-              };
-              if (unpackOnce) {
+        // Whole blocks of `size` tokens from `start` end here.
+        auto wholeBlocksEnd = [&](OpBuilder &b, Location loc, Value start,
+                                  Value size) -> Value {
+          Value count = arith::SubIOp::create(b, loc, tileEnd, start);
+          return arith::AddIOp::create(
+              b, loc, start,
+              arith::MulIOp::create(
+                  b, loc, arith::DivUIOp::create(b, loc, count, size), size));
+        };
+        // The rows [n0, n0 + rows) of the tile's tokens from `start` on, by
+        // dot-product blocks.
+        auto rowBlock = [&](OpBuilder &b, Location loc, Value n0, Value start) {
+          Value fullEnd = wholeBlocksEnd(b, loc, start, blockTokens);
+          auto tokenBlocks = [&](OpBuilder &b, Location loc, Value codes) {
+            scf::ForOp::create(
+                b, loc, start, fullEnd, blockTokens, ValueRange{},
+                [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                  block(b, loc, n0, m0, config.tokens, codes);
+                  scf::YieldOp::create(b, loc);
+                });
+          };
+          if (unpackOnce) {
+            Value hasBlocks = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ugt, fullEnd, start);
+            scf::IfOp::create(
+                b, loc, hasBlocks, [&](OpBuilder &b, Location loc) {
+                  tokenBlocks(b, loc, emitUnpackedCodes(b, loc, n0));
+                  scf::YieldOp::create(b, loc);
+                });
+          } else {
+            tokenBlocks(b, loc, Value());
+          }
+          scf::ForOp::create(
+              b, loc, fullEnd, tileEnd, one, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                block(b, loc, n0, m0, 1, Value());
+                scf::YieldOp::create(b, loc);
+              });
+        };
+        if (panels > 0) {
+          // Panels of rows: microkernel blocks over whole blocks of tokens,
+          // dot-product blocks for the rest of the tile.
+          Value panelTokens = index(b, loc, config.panelTokens);
+          Value panelEnd = wholeBlocksEnd(b, loc, tileStart, panelTokens);
+          scf::ParallelOp::create(
+              b, loc, ValueRange{zero}, ValueRange{index(b, loc, panels)},
+              ValueRange{one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                Value n0 = arith::MulIOp::create(
+                    b, loc, ivs[0], index(b, loc, config.panelRows));
                 Value hasBlocks = arith::CmpIOp::create(
-                    b, loc, arith::CmpIPredicate::ugt, fullEnd, tileStart);
+                    b, loc, arith::CmpIPredicate::ugt, panelEnd, tileStart);
                 scf::IfOp::create(
                     b, loc, hasBlocks, [&](OpBuilder &b, Location loc) {
-                      tokenBlocks(b, loc, emitUnpackedCodes(b, loc, n0));
+                      Value panel = emitPanel(b, loc, n0);
+                      scf::ForOp::create(b, loc, tileStart, panelEnd,
+                                         panelTokens, ValueRange{},
+                                         [&](OpBuilder &b, Location loc,
+                                             Value m0, ValueRange) {
+                                           emitPanelBlock(b, loc, panel, source,
+                                                          n0, m0);
+                                           scf::YieldOp::create(b, loc);
+                                         });
                       scf::YieldOp::create(b, loc);
                     });
-              } else {
-                tokenBlocks(b, loc, Value());
-              }
-              scf::ForOp::create(
-                  b, loc, fullEnd, tileEnd, one, ValueRange{},
-                  [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                    block(b, loc, n0, m0, 1, Value());
-                    scf::YieldOp::create(b, loc);
-                  });
-            });
+                scf::ForOp::create(
+                    b, loc, zero, index(b, loc, config.panelRows), rowsPerBlock,
+                    ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value offset, ValueRange) {
+                      rowBlock(b, loc,
+                               arith::AddIOp::create(b, loc, n0, offset),
+                               panelEnd);
+                      scf::YieldOp::create(b, loc);
+                    });
+              });
+        }
+        int64_t leftoverBlocks = (sig.outputs - panelEndRow) / config.rows;
+        if (leftoverBlocks > 0)
+          scf::ParallelOp::create(
+              b, loc, ValueRange{zero},
+              ValueRange{index(b, loc, leftoverBlocks)}, ValueRange{one},
+              [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                Value n0 = arith::AddIOp::create(
+                    b, loc, index(b, loc, panelEndRow),
+                    arith::MulIOp::create(b, loc, ivs[0], rowsPerBlock));
+                rowBlock(b, loc, n0, tileStart);
+              });
         scf::YieldOp::create(b, loc);
       });
   func::ReturnOp::create(b, loc);
@@ -516,7 +569,8 @@ std::string kernelName(const LinearSignature &sig,
     os << type;
   os << config.lanes << "," << config.rows << "," << config.tokens << ","
      << config.tokenTile << "," << config.tableLookup << ","
-     << config.integerDot << "," << config.dotIntrinsic;
+     << config.integerDot << "," << config.dotIntrinsic << ","
+     << config.panelRows << "," << config.panelTokens;
   std::string name;
   llvm::raw_string_ostream out(name);
   out << "__nibble_kernel_"
@@ -615,6 +669,11 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
                        config.lanes == 16 && sig.scheme &&
                        sig.scheme.getContainerBits() <= 4;
   config.tokens = target.vectorBits >= 512 || target.isAArch64 ? 4 : 2;
+  // Panels of two vectors of rows; blocks of tokens within the registers
+  // (MR x 2 accumulators, 2 weight vectors and a broadcast: 32 registers
+  // on AVX-512 and NEON, 16 elsewhere).
+  config.panelRows = 2 * config.lanes;
+  config.panelTokens = target.vectorBits >= 512 || target.isAArch64 ? 8 : 6;
   return config;
 }
 

@@ -44,6 +44,13 @@ struct LinearKernelConfig {
   /// lane; `lanes` then counts i32 lanes). Otherwise quantized activations
   /// are quantized and dequantized (x̃) before a float kernel.
   bool integerDot = false;
+  /// Prefill path of float kernels: output rows per packed panel (a
+  /// multiple of lanes; 0: none) and input rows per microkernel block. A
+  /// token tile with at least `panelTokens` rows dequantizes each block of
+  /// `panelRows` rows once into a k-major panel and runs broadcast-FMA
+  /// blocks over it; leftover rows and tokens take the dot-product blocks.
+  unsigned panelRows = 0;
+  unsigned panelTokens = 0;
   /// The LLVM intrinsic of the 8-bit dot product (vpdpbusd, usdot), empty
   /// for the portable form.
   std::string dotIntrinsic;

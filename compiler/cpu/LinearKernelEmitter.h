@@ -127,6 +127,16 @@ private:
   emitWeightVectors(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                     mlir::Value k, const RowFactors &factors);
 
+  // PanelKernel.cpp.
+
+  /// The weights of rows [n0, n0 + panelRows) dequantized into a new panel
+  /// [K, panelRows] of f32 (k-major).
+  mlir::Value emitPanel(mlir::OpBuilder &b, mlir::Location loc, mlir::Value n0);
+  /// y[m0 .. m0 + panelTokens)[n0 .. n0 + panelRows) from `panel` and
+  /// `source` (x in its own order) by broadcast FMAs.
+  void emitPanelBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value panel,
+                      mlir::Value source, mlir::Value n0, mlir::Value m0);
+
   // IntegerLinearKernel.cpp.
 
   /// Codes between two group epilogues of an integer block: the scale group,

@@ -175,6 +175,9 @@ struct SelectKernelsPass
       }
       if (succeeded(config) && tokens != 0)
         config->tokens = tokens;
+      // Panels split into row blocks: only when those tile them.
+      if (succeeded(config) && config->panelRows % config->rows != 0)
+        config->panelRows = 0;
       if (failed(config)) {
         if (remarks)
           op->emitRemark("reference lowering: ") << whyNot;
@@ -182,11 +185,16 @@ struct SelectKernelsPass
       }
       func::FuncOp kernel =
           getOrCreateLinearKernel(module, symbols, op, *config);
-      if (remarks)
-        op->emitRemark("kernel @")
-            << kernel.getSymName() << " (" << target.describe() << ", "
-            << config->lanes << " lanes, " << config->rows << " rows x "
-            << config->tokens << " tokens)";
+      if (remarks) {
+        InFlightDiagnostic remark = op->emitRemark("kernel @");
+        remark << kernel.getSymName() << " (" << target.describe() << ", "
+               << config->lanes << " lanes, " << config->rows << " rows x "
+               << config->tokens << " tokens";
+        if (config->panelRows)
+          remark << ", panels of " << config->panelRows << " rows x "
+                 << config->panelTokens << " tokens";
+        remark << ")";
+      }
       replaceWithKernelCall(op, kernel);
     }
   }

@@ -3,7 +3,7 @@
 
 // The register blocking can be set for tuning; rows must divide N.
 
-// CHECK: remark: kernel @__nibble_kernel_linear_8x64_{{.*}} (x86-64 256-bit fma, 8 lanes, 2 rows x 8 tokens)
+// CHECK: remark: kernel @__nibble_kernel_linear_8x64_{{.*}} (x86-64 256-bit fma, 8 lanes, 2 rows x 8 tokens, panels of 16 rows x 6 tokens)
 // BAD: error: rows=3 does not divide the 8 outputs
 func.func @linear(%x: tensor<2x64xf32>, %w: tensor<8x64xf32>) -> tensor<2x8xf32> {
   %y = nibble.linear %x, %w : (tensor<2x64xf32>, tensor<8x64xf32>) -> tensor<2x8xf32>

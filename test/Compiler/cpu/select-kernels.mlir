@@ -6,7 +6,8 @@
 
 // Two linears of the same shape and scheme share one kernel; the 4-bit codes
 // of a 32-wide group are unpacked as two vectors of 16 lanes on AVX-512, 8 on
-// AVX2 (two chunks per group), 4 on NEON.
+// AVX2 (two chunks per group), 4 on NEON. N = 8 has no panel of 32 rows:
+// every row goes through the dot-product blocks.
 
 // CHECK-LABEL: func.func @shared
 // CHECK: %[[E0:.*]] = tensor.empty() : tensor<2x8xf32>
@@ -130,4 +131,31 @@ func.func @dequantized_activations(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s
   // expected-remark @below {{kernel @__nibble_kernel_qlinear_8x64_}}
   %a = nibble.qlinear %x, %w, %s scheme <nf4, group = 32, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>) -> tensor<2x8xf32>
   return %a : tensor<2x8xf32>
+}
+
+// -----
+
+// Prefill: tiles with 8 tokens or more dequantize each block of 32 rows once
+// into a k-major panel (16 x 16 transposes) and run broadcast-FMA blocks of
+// 8 tokens x 2 vectors; the rest of the tokens take the dot-product blocks
+// of 4 rows.
+
+// CHECK-LABEL: func.func @panels
+// CHECK: func.func private @__nibble_kernel_qlinear_32x64_
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: vector.transpose {{.*}} [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK: vector.store {{.*}} : memref<64x32xf32>, vector<16xf32>
+// CHECK: vector.broadcast {{.*}} : f32 to vector<16xf32>
+// CHECK: vector.fma {{.*}} : vector<16xf32>
+// CHECK: vector.store {{.*}} : memref<?x32xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// AVX2-LABEL: func.func @panels
+// AVX2: vector.transpose {{.*}} : vector<8x8xf32> to vector<8x8xf32>
+// NEON-LABEL: func.func @panels
+// NEON: vector.transpose {{.*}} : vector<4x4xf32> to vector<4x4xf32>
+func.func @panels(%x: tensor<16x64xf32>, %w: tensor<32x32xi8>, %s: tensor<32x2xf32>) -> tensor<16x32xf32> {
+  // expected-remark @below {{4 rows x 4 tokens, panels of 32 rows x 8 tokens}}
+  %y = nibble.qlinear %x, %w, %s scheme <w4, group = 32> : (tensor<16x64xf32>, tensor<32x32xi8>, tensor<32x2xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
 }

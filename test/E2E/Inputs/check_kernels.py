@@ -9,6 +9,9 @@ oracle). The shapes cover the kernels' edge cases:
   - a: x [5, 128]  -> 32 outputs  (4 + 1 input rows: block and tail)
   - b: x [70, 256] -> 30 outputs  (70 rows cross the 64-row tile; N % 4 = 2)
   - c: x [2, 3, 64] -> 33 outputs (rank 3 flattened; odd N)
+  - d: x [20, 128] -> 72 outputs  (float kernels: packed panels of 32 rows
+    x 8 tokens on AVX-512, 16 x 6 at 256 bits, then leftover rows and
+    tokens)
 
 Both lowerings dequantize every weight to the same float (the kernels repeat
 the reference's arithmetic) and differ only in the order of the K + 1 sums
@@ -86,7 +89,8 @@ INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
                    "w2a8_channel", "w2a8_g16", "w8a8_g32_asym"}
 
 # name: (input shape, outputs)
-SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33)}
+SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33),
+          "d": ((20, 128), 72)}
 
 U = 2.0**-24
 
@@ -275,8 +279,9 @@ def main():
         if args.aarch64:
             names, left = aarch64_kernels(modules["linears"])
             calls = len(names)
-            # A kernel per shape: three distinct kernels.
-            expected = (3, 0) if has_kernel else (0, 3)
+            # A kernel per shape: distinct kernels.
+            expected = ((len(SHAPES), 0) if has_kernel else
+                        (0, len(SHAPES)))
             if (calls, left) != expected:
                 print(f"{scheme_name}: FAIL: {calls} AArch64 kernels, {left} "
                       "linears left for the reference lowering")
@@ -298,16 +303,17 @@ def main():
             calls = selected.count("nibble.kernel_call")
             integer = selected.count("func.func private "
                                      "@__nibble_kernel_qlinear_i8_")
-            if integer != (3 if scheme_name in INTEGER_KERNELS else 0):
+            if integer != (len(SHAPES) if scheme_name in INTEGER_KERNELS
+                           else 0):
                 print(f"{scheme_name}: FAIL: {integer} integer kernels")
                 failures += 1
                 continue
-            if has_kernel and (left != 0 or calls != 3):
+            if has_kernel and (left != 0 or calls != len(SHAPES)):
                 print(f"{scheme_name}: FAIL: {calls} kernel calls, {left} "
                       "linears left for the reference lowering")
                 failures += 1
                 continue
-            if not has_kernel and (left != 3 or calls != 0):
+            if not has_kernel and (left != len(SHAPES) or calls != 0):
                 print(f"{scheme_name}: FAIL: expected the reference lowering")
                 failures += 1
                 continue

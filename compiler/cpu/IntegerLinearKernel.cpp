@@ -349,6 +349,8 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
         Value groupStart =
             arith::MulIOp::create(b, loc, g, index(b, loc, blockSize));
+        if (count == 1 && !unpacked)
+          emitPrefetch(b, loc, rowIndex, groupStart);
         SmallVector<Value> sumsInit(count * rows, zeroI32);
         SmallVector<Value> sums;
         if (blockSize == chunk) {

@@ -94,6 +94,10 @@ private:
   void emitFloatBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value xs,
                       mlir::Value n0, mlir::Value m0, unsigned count);
 
+  /// Prefetches of `rows`' weights config.prefetchBytes past element `k`.
+  void emitPrefetch(mlir::OpBuilder &b, mlir::Location loc,
+                    llvm::ArrayRef<mlir::Value> rows, mlir::Value k);
+
   /// Per-row factors of one scale group.
   struct RowFactors {
     mlir::Value scale; // vector of f32 (packed weights only)

@@ -22,6 +22,11 @@
 // CHECK: arith.shrui {{.*}} : vector<16xi32>
 // CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: vector.reduction <add>
+// Single tokens (decode) prefetch each row's packed weights 256 bytes
+// ahead, clamped to the row's 32 bytes.
+// CHECK: %[[LAST:.*]] = arith.constant 31 : index
+// CHECK: %[[AHEAD:.*]] = arith.minui {{.*}}, %[[LAST]] : index
+// CHECK: memref.prefetch %{{.*}}[%{{.*}}, %[[AHEAD]]], read, locality<3>, data : memref<8x32xi8
 // CHECK-NOT: func.func private @__nibble_kernel
 // AVX2-LABEL: func.func @shared
 // AVX2: vector.fma {{.*}} : vector<8xf32>

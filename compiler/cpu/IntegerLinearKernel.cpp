@@ -57,13 +57,10 @@ Value concatenate(OpBuilder &b, Location loc, SmallVector<Value> parts) {
   return parts.front();
 }
 
-/// The order of the unpacked codes of a chunk of `chunk` codes packed
-/// `perByte` to a byte, for scale groups of `groupSize`: position i holds
-/// code order[i] of the chunk. Within each group of the chunk (the whole
-/// chunk when the group is larger) the codes at bit p * c of its bytes
-/// come p-major: position p * (n / P) + j holds code P * j + p.
-SmallVector<int64_t> unpackedCodeOrder(int64_t chunk, int64_t perByte,
-                                       int64_t groupSize) {
+} // namespace
+
+SmallVector<int64_t> nibble::unpackedCodeOrder(int64_t chunk, int64_t perByte,
+                                               int64_t groupSize) {
   int64_t part = std::min(chunk, groupSize);
   SmallVector<int64_t> order;
   for (int64_t start = 0; start < chunk; start += part)
@@ -72,8 +69,6 @@ SmallVector<int64_t> unpackedCodeOrder(int64_t chunk, int64_t perByte,
         order.push_back(start + perByte * j + p);
   return order;
 }
-
-} // namespace
 
 Value LinearKernelEmitter::emitTokenScale(OpBuilder &b, Location loc,
                                           Value source, Value m) {

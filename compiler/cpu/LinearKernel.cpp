@@ -253,11 +253,8 @@ Value LinearKernelEmitter::emitReorderedInput(OpBuilder &b, Location loc,
   Value reordered = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
   // Position p * (chunk / P) + j takes x[P * j + p]: the code of byte j at
   // bit p * c.
-  int64_t bytes = chunkElements / perByte;
-  SmallVector<int64_t> mask;
-  for (int64_t p = 0; p < perByte; ++p)
-    for (int64_t j = 0; j < bytes; ++j)
-      mask.push_back(perByte * j + p);
+  SmallVector<int64_t> mask =
+      unpackedCodeOrder(chunkElements, perByte, chunkElements);
   auto chunkType =
       VectorType::get({chunkElements}, sourceType.getElementType());
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
@@ -281,13 +278,19 @@ Value LinearKernelEmitter::emitReorderedInput(OpBuilder &b, Location loc,
   return reordered;
 }
 
+std::pair<Value, Value> LinearKernelEmitter::scaleIndices(OpBuilder &b,
+                                                          Location loc,
+                                                          Value row,
+                                                          Value group) {
+  Granularity granularity = sig.scheme.getGranularity();
+  return {granularity == Granularity::Tensor ? index(b, loc, 0) : row,
+          granularity == Granularity::Group ? group : index(b, loc, 0)};
+}
+
 Value LinearKernelEmitter::emitScale(OpBuilder &b, Location loc, Value row,
                                      Value group) {
   SchemeAttr scheme = sig.scheme;
-  Value scaleRow =
-      scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
-  Value scaleCol =
-      scheme.getGranularity() == Granularity::Group ? group : index(b, loc, 0);
+  auto [scaleRow, scaleCol] = scaleIndices(b, loc, row, group);
   Value scale =
       memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, scaleCol});
   if (scheme.hasDoubleQuant()) {
@@ -313,10 +316,7 @@ Value LinearKernelEmitter::emitZero(OpBuilder &b, Location loc, Value row,
   if (scheme.getSymmetric())
     return arith::ConstantIntOp::create(b, loc, b.getI32Type(),
                                         1 << (scheme.getBits() - 1));
-  Value scaleRow =
-      scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
-  Value scaleCol =
-      scheme.getGranularity() == Granularity::Group ? group : index(b, loc, 0);
+  auto [scaleRow, scaleCol] = scaleIndices(b, loc, row, group);
   Value code = memref::LoadOp::create(b, loc, zeroPoints,
                                       ValueRange{scaleRow, scaleCol});
   return arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
@@ -331,11 +331,7 @@ LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
   SchemeAttr scheme = sig.scheme;
   factors.scale = splat(b, loc, emitScale(b, loc, row, group));
   if (scheme.hasMins()) {
-    Value scaleRow =
-        scheme.getGranularity() == Granularity::Tensor ? index(b, loc, 0) : row;
-    Value scaleCol = scheme.getGranularity() == Granularity::Group
-                         ? group
-                         : index(b, loc, 0);
+    auto [scaleRow, scaleCol] = scaleIndices(b, loc, row, group);
     Value min =
         memref::LoadOp::create(b, loc, mins, ValueRange{scaleRow, scaleCol});
     factors.min = splat(b, loc, toF32(b, loc, min));

@@ -51,6 +51,14 @@ struct LinearSignature {
 /// The signature of the linear `op`.
 LinearSignature signatureOf(mlir::Operation *op);
 
+/// The order of the unpacked codes of a chunk of `chunk` codes packed
+/// `perByte` to a byte, for scale groups of `groupSize`: position i holds
+/// code order[i] of the chunk. Within each group of the chunk (the whole
+/// chunk when the group is larger) the codes at bit p * c of its bytes
+/// come p-major: position p * (n / P) + j holds code P * j + p.
+llvm::SmallVector<int64_t> unpackedCodeOrder(int64_t chunk, int64_t perByte,
+                                             int64_t groupSize);
+
 /// Emits the body of one linear kernel function.
 class LinearKernelEmitter {
 public:
@@ -105,6 +113,12 @@ private:
     mlir::Value min;   // vector of f32 (mins)
     mlir::Value table; // vector of 16 f32: the value of each code
   };
+  /// The (row, column) of row `row`'s group `group` in the scales, zero
+  /// points and mins (per tensor, channel or group).
+  std::pair<mlir::Value, mlir::Value> scaleIndices(mlir::OpBuilder &b,
+                                                   mlir::Location loc,
+                                                   mlir::Value row,
+                                                   mlir::Value group);
   /// The scale of row `row` in group `group` as a scalar f32, computed
   /// exactly as the reference lowering does (double quantization included).
   mlir::Value emitScale(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -18,17 +19,65 @@ namespace {
 /// True on a thread while it runs a task, so that nested loops run inline.
 thread_local bool insideTask = false;
 
-/// The threads count from $NIBBLE_NUM_THREADS, else the number of CPUs.
-int defaultNumThreads() {
-  if (const char *text = std::getenv("NIBBLE_NUM_THREADS")) {
+/// A positive integer from environment variable `name` (at most `limit`), or
+/// `fallback` when it is unset or malformed.
+long integerFromEnvironment(const char *name, long limit, long fallback) {
+  if (const char *text = std::getenv(name)) {
     char *end = nullptr;
     long value = std::strtol(text, &end, 10);
-    if (end != text && *end == '\0' && value >= 1 && value <= 4096)
-      return static_cast<int>(value);
+    if (end != text && *end == '\0' && value >= 0 && value <= limit)
+      return value;
   }
+  return fallback;
+}
+
+/// The threads count from $NIBBLE_NUM_THREADS, else the number of CPUs.
+int defaultNumThreads() {
+  long fromEnvironment = integerFromEnvironment("NIBBLE_NUM_THREADS", 4096, 0);
+  if (fromEnvironment >= 1)
+    return static_cast<int>(fromEnvironment);
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// How long an idle thread of the pool polls for the next loop before it
+/// sleeps: $NIBBLE_SPIN_US microseconds, 1000 by default. A decode step runs
+/// hundreds of small loops a few microseconds apart; waking a sleeping thread
+/// for each costs more than the loop itself.
+std::chrono::microseconds spinDuration() {
+  return std::chrono::microseconds(
+      integerFromEnvironment("NIBBLE_SPIN_US", 10'000'000, 1000));
+}
+
+/// Tells the CPU that this thread is polling.
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+/// Polls `done()` for up to `duration`, yielding the CPU now and then so that
+/// an oversubscribed machine still makes progress. Returns whether it became
+/// true.
+template <typename Predicate>
+bool pollFor(std::chrono::microseconds duration, Predicate done) {
+  auto deadline = std::chrono::steady_clock::now() + duration;
+  for (unsigned polls = 1;; ++polls) {
+    if (done())
+      return true;
+    cpuRelax();
+    if (polls % 64 == 0) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
+      std::this_thread::yield();
+    }
+  }
+}
+
+/// A pool of threads that poll for work for a while after each loop, then
+/// sleep on a condition variable. Announcing a loop is one atomic increment
+/// while the workers poll, and takes the mutex only when one sleeps.
 class ThreadPool {
 public:
   ~ThreadPool() { stopWorkers(); }
@@ -47,20 +96,22 @@ public:
 
     // A few chunks per thread balance uneven threads without much traffic.
     int64_t chunks = std::min<int64_t>(iterations, int64_t(threads()) * 4);
-    {
+    job.task = task;
+    job.context = context;
+    job.end = end;
+    job.chunk = (iterations + chunks - 1) / chunks;
+    job.next.store(begin, std::memory_order_relaxed);
+    busyWorkers.store(static_cast<int>(workers.size()),
+                      std::memory_order_relaxed);
+    // Publishes the job (the sequentially consistent increment orders the
+    // stores above before it, and before the sleepers check below).
+    generation.fetch_add(1);
+    if (sleepingWorkers.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex);
-      job.task = task;
-      job.context = context;
-      job.end = end;
-      job.chunk = (iterations + chunks - 1) / chunks;
-      job.next.store(begin, std::memory_order_relaxed);
-      busyWorkers = static_cast<int>(workers.size());
-      ++generation;
+      wake.notify_all();
     }
-    wake.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(mutex);
-    finished.wait(lock, [&] { return busyWorkers == 0; });
+    waitForWorkers();
   }
 
   void setThreads(int count) {
@@ -101,38 +152,62 @@ private:
     insideTask = false;
   }
 
+  /// The caller's wait for the workers to finish the current job: polls,
+  /// then sleeps.
+  void waitForWorkers() {
+    auto finishedJob = [&] {
+      return busyWorkers.load(std::memory_order_acquire) == 0;
+    };
+    if (pollFor(spin, finishedJob))
+      return;
+    std::unique_lock<std::mutex> lock(mutex);
+    callerSleeping.store(true);
+    finished.wait(lock, finishedJob);
+    callerSleeping.store(false);
+  }
+
   /// A worker's life: run each job announced after generation `seen`.
   void workerLoop(uint64_t seen) {
-    std::unique_lock<std::mutex> lock(mutex);
+    auto announced = [&] {
+      return stopping.load(std::memory_order_acquire) ||
+             generation.load(std::memory_order_acquire) != seen;
+    };
     for (;;) {
-      wake.wait(lock, [&] { return stopping || generation != seen; });
-      if (stopping)
+      if (!pollFor(spin, announced)) {
+        std::unique_lock<std::mutex> lock(mutex);
+        sleepingWorkers.fetch_add(1);
+        wake.wait(lock,
+                  [&] { return stopping.load() || generation.load() != seen; });
+        sleepingWorkers.fetch_sub(1);
+      }
+      if (stopping.load(std::memory_order_acquire))
         return;
-      seen = generation;
-      lock.unlock();
+      seen = generation.load(std::memory_order_acquire);
       work();
-      lock.lock();
-      if (--busyWorkers == 0)
+      // The last worker to finish wakes the caller if it went to sleep.
+      if (busyWorkers.fetch_sub(1) == 1 && callerSleeping.load()) {
+        std::lock_guard<std::mutex> lock(mutex);
         finished.notify_one();
+      }
     }
   }
 
   void startWorkers() {
     if (!workers.empty())
       return;
-    std::lock_guard<std::mutex> lock(mutex);
-    stopping = false;
-    uint64_t current = generation;
+    stopping.store(false);
+    spin = spinDuration();
+    uint64_t current = generation.load();
     for (int i = 1; i < threads(); ++i)
       workers.emplace_back([this, current] { workerLoop(current); });
   }
 
   void stopWorkers() {
+    stopping.store(true);
     {
       std::lock_guard<std::mutex> lock(mutex);
-      stopping = true;
+      wake.notify_all();
     }
-    wake.notify_all();
     for (std::thread &worker : workers)
       worker.join();
     workers.clear();
@@ -140,14 +215,22 @@ private:
 
   /// Held by the one thread using the pool; others run their loops inline.
   std::mutex userMutex;
-  /// Guards generation, busyWorkers, stopping and the job's set-up.
+  /// Taken only to sleep and to wake sleepers (the waits' predicates read
+  /// the atomics below).
   std::mutex mutex;
   std::condition_variable wake, finished;
   std::vector<std::thread> workers;
   Job job;
-  uint64_t generation = 0;
-  int busyWorkers = 0;
-  bool stopping = false;
+  /// Incremented once per announced job.
+  std::atomic<uint64_t> generation{0};
+  /// Workers still running the current job.
+  std::atomic<int> busyWorkers{0};
+  /// Workers asleep on `wake`; the caller in `finished`.
+  std::atomic<int> sleepingWorkers{0};
+  std::atomic<bool> callerSleeping{false};
+  std::atomic<bool> stopping{false};
+  /// How long idle threads poll before they sleep ($NIBBLE_SPIN_US).
+  std::chrono::microseconds spin{0};
   /// 0 until first asked for, then the number of threads including the
   /// caller.
   std::atomic<int> configuredThreads{0};

@@ -3,7 +3,10 @@
 // The runtime's one pool of worker threads. Compiled models hand it their
 // large parallel loops through nibble_parallel_for (installed into each model
 // with nibble_model_abi::set_parallel_runner); it splits the iteration range
-// into chunks that the workers and the calling thread take in turn.
+// into chunks that the workers and the calling thread take in turn. Idle
+// workers poll for the next loop for $NIBBLE_SPIN_US microseconds (1000 by
+// default) before they sleep, so that the many small loops of a decode step
+// do not each pay for waking a thread.
 //
 // libstdc++ only: this file is part of the runtime, which has no LLVM.
 //

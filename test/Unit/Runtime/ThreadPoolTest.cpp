@@ -2,8 +2,9 @@
 //
 // Properties of nibble_parallel_for: every iteration of [begin, end) runs
 // exactly once, sub-ranges stay inside the range, several threads take part
-// when configured, nested and concurrent loops run inline, and the thread
-// count can be changed.
+// when configured, nested and concurrent loops run inline, threads that went
+// to sleep between loops wake for the next one, and the thread count can be
+// changed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,8 +14,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -180,6 +183,55 @@ TEST(ThreadPoolTest, ManySmallLoopsAndThreadCountChanges) {
     for (int64_t round = 0; round < 2000; ++round)
       nibble_parallel_for(round * 7, round * 7 + 7, Coverage::task, &coverage);
     EXPECT_EQ(coverage.wrong(), 0) << count << " threads";
+  }
+}
+
+/// Sets $NIBBLE_SPIN_US for the pool's next workers, and restores it.
+struct SpinDuration {
+  std::string saved;
+  bool wasSet;
+  explicit SpinDuration(const char *microseconds) {
+    const char *old = std::getenv("NIBBLE_SPIN_US");
+    wasSet = old != nullptr;
+    saved = wasSet ? old : "";
+    setenv("NIBBLE_SPIN_US", microseconds, 1);
+  }
+  ~SpinDuration() {
+    if (wasSet)
+      setenv("NIBBLE_SPIN_US", saved.c_str(), 1);
+    else
+      unsetenv("NIBBLE_SPIN_US");
+  }
+};
+
+TEST(ThreadPoolTest, SleepingThreadsWakeForTheNextLoop) {
+  // With no polling, every loop wakes sleeping workers, and a caller that
+  // finishes first sleeps until the last worker wakes it.
+  for (const char *spin : {"0", "50"}) {
+    SpinDuration duration(spin);
+    ThreadCount threads(2);
+    for (int round = 0; round < 50; ++round) {
+      // Longer than the polling, so that threads go to sleep in between.
+      if (round % 10 == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      Coverage coverage(0, 64);
+      struct Slow {
+        Coverage *coverage;
+        std::thread::id caller = std::this_thread::get_id();
+        static void task(void *context, int64_t b, int64_t e) {
+          auto *self = static_cast<Slow *>(context);
+          // Workers are slower than the caller: the caller has to wait.
+          if (std::this_thread::get_id() != self->caller)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+          Coverage::task(self->coverage, b, e);
+        }
+      } slow{&coverage};
+      nibble_parallel_for(0, 64, Slow::task, &slow);
+      EXPECT_EQ(coverage.wrong(), 0) << "spin " << spin << " round " << round;
+    }
+    ThreadRecorder recorder;
+    nibble_parallel_for(0, 64, ThreadRecorder::task, &recorder);
+    EXPECT_EQ(recorder.ids.size(), 2u) << "spin " << spin;
   }
 }
 

@@ -30,6 +30,9 @@ SCHEMES = {
     "w8a8": "w8, channel, sym, act = int8_dynamic",
     "w4a8g32": "w4, group = 32, sym, act = int8_dynamic",
     "w4a8g128": "w4, group = 128, sym, act = int8_dynamic",
+    # What nibble keeps of GGUF's Q8_0 and Q4_0 (docs/LLM.md).
+    "q8_0": "w8, group = 32, sym, scale = f16",
+    "q4_0": "w4, group = 32, sym, scale = f16",
 }
 SHAPE_GROUPS = {
     "llama": [(4096, 4096, "Llama-7B q/k/v/o"), (11008, 4096, "Llama-7B gate/up"),
@@ -37,6 +40,10 @@ SHAPE_GROUPS = {
     "smollm2": [(576, 576, "SmolLM2 q/o"), (192, 576, "SmolLM2 k/v"),
                 (1536, 576, "SmolLM2 gate/up"), (576, 1536, "SmolLM2 down"),
                 (49152, 576, "SmolLM2 lm_head")],
+    "gemma3": [(1024, 640, "Gemma 3 270M q"), (256, 640, "Gemma 3 270M k/v"),
+               (640, 1024, "Gemma 3 270M o"), (2048, 640, "Gemma 3 270M gate/up"),
+               (640, 2048, "Gemma 3 270M down"),
+               (262144, 640, "Gemma 3 270M lm_head")],
 }
 DEFAULT_M = [1, 8, 32, 128, 512]
 QUICK_SHAPES = [(4096, 4096), (1536, 576)]

@@ -40,11 +40,16 @@ text, the weight generator, scheme, lowering and nibblec's bytes), least
 recently used first out beyond --cache-limit-gb.
 
 Schemes: f32 (no quantization), w8 = `w8, channel, sym`, w4g32 = `w4, group
-= 32, sym`, w4g128 = `w4, group = 128, sym` (f32 scales). A group must
-divide K: w4g128 is left out for K = 576 (most of SmolLM2's shapes).
+= 32, sym`, w4g128 = `w4, group = 128, sym` (f32 scales); w8a8, w4a8g32,
+w4a8g128 the same with `act = int8_dynamic`; q8_0 = `w8, group = 32, sym,
+scale = f16` and q4_0 = `w4, group = 32, sym, scale = f16` (what nibble keeps
+of GGUF's Q8_0 and Q4_0). A group must divide K: w4g128 is left out for
+K = 576 (most of SmolLM2's shapes).
 Shapes (N×K): llama = 4096x4096, 11008x4096, 4096x11008 (Llama-7B's q/k/v/o,
 gate/up, down); smollm2 = 576x576, 192x576, 1536x576, 576x1536, 49152x576
-(SmolLM2-135M's q/o, k/v, gate/up, down, lm_head).
+(SmolLM2-135M's q/o, k/v, gate/up, down, lm_head); gemma3 = 1024x640,
+256x640, 640x1024, 2048x640, 640x2048, 262144x640 (Gemma 3 270M's q, k/v, o,
+gate/up, down, lm_head).
 --quick: shapes 4096x4096 and 1536x576, M = 1 and 128.
 
 Columns: ms per linear (median of the timed runs after one warm-up run; at

@@ -344,23 +344,12 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
         Value groupStart =
             arith::MulIOp::create(b, loc, g, index(b, loc, blockSize));
-        if (count == 1 && !unpacked)
-          emitPrefetch(b, loc, rowIndex, groupStart);
         SmallVector<Value> sumsInit(count * rows, zeroI32);
-        SmallVector<Value> sums;
-        if (blockSize == chunk) {
-          sums = chunkStep(b, loc, groupStart, sumsInit);
-        } else {
-          auto chunkLoop = scf::ForOp::create(
-              b, loc, index(b, loc, 0), index(b, loc, blockSize),
-              index(b, loc, chunk), sumsInit,
-              [&](OpBuilder &b, Location loc, Value offset, ValueRange inner) {
-                Value k = arith::AddIOp::create(b, loc, groupStart, offset);
-                scf::YieldOp::create(b, loc, chunkStep(b, loc, k, inner));
-              });
-          sums.assign(chunkLoop.getResults().begin(),
-                      chunkLoop.getResults().end());
-        }
+        SmallVector<Value> sums =
+            emitChunks(b, loc, groupStart, blockSize, sumsInit,
+                       count == 1 && !unpacked ? ArrayRef<Value>(rowIndex)
+                                               : ArrayRef<Value>(),
+                       chunkStep);
         Value sumsColumn =
             arith::MulIOp::create(b, loc, g, index(b, loc, lanes));
         SmallVector<Value> activationSums;

@@ -51,8 +51,9 @@ struct LinearKernelConfig {
   /// blocks over it; leftover rows and tokens take the dot-product blocks.
   unsigned panelRows = 0;
   unsigned panelTokens = 0;
-  /// Single-token blocks prefetch each row's weights this many bytes ahead
-  /// of the scale group they start (0: no prefetch).
+  /// Single-token blocks prefetch, once per 64-byte line of each row's
+  /// packed weights, the line of the rows this many bytes further on in the
+  /// weight stream, rounded up to whole blocks of rows (0: no prefetch).
   unsigned prefetchBytes = 0;
   /// The LLVM intrinsic of the 8-bit dot product (vpdpbusd, usdot), empty
   /// for the portable form.

@@ -102,9 +102,25 @@ private:
   void emitFloatBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value xs,
                       mlir::Value n0, mlir::Value m0, unsigned count);
 
-  /// Prefetches of `rows`' weights config.prefetchBytes past element `k`.
+  /// Prefetches, for each of `rows`, the cache line that the block of rows
+  /// config.prefetchBytes further on in the weight stream (rounded up to
+  /// whole blocks: a block's rows lie one after another in memory) reads one
+  /// line after element `k`.
   void emitPrefetch(mlir::OpBuilder &b, mlir::Location loc,
                     llvm::ArrayRef<mlir::Value> rows, mlir::Value k);
+
+  /// The body of one chunk of weights: element `k`, loop-carried values in,
+  /// their new values out.
+  using ChunkStep = llvm::function_ref<llvm::SmallVector<mlir::Value>(
+      mlir::OpBuilder &, mlir::Location, mlir::Value k, mlir::ValueRange)>;
+  /// Runs `step` on the chunks of elements [start, start + length), carrying
+  /// `init`. When `prefetchRows` is not empty, prefetches their weights once
+  /// per 64-byte line of packed weights: chunks are unrolled a line at a time
+  /// when the span holds several lines.
+  llvm::SmallVector<mlir::Value>
+  emitChunks(mlir::OpBuilder &b, mlir::Location loc, mlir::Value start,
+             int64_t length, mlir::ValueRange init,
+             llvm::ArrayRef<mlir::Value> prefetchRows, ChunkStep step);
 
   /// Per-row factors of one scale group.
   struct RowFactors {

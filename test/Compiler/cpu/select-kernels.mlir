@@ -22,11 +22,14 @@
 // CHECK: arith.shrui {{.*}} : vector<16xi32>
 // CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: vector.reduction <add>
-// Single tokens (decode) prefetch each row's packed weights 256 bytes
-// ahead, clamped to the row's 32 bytes.
+// Single tokens (decode) prefetch a line of the rows 4 KiB on in the
+// weight stream (here past the end: clamped to the last row), one line past
+// the group (clamped to the row's 32 bytes).
 // CHECK: %[[LAST:.*]] = arith.constant 31 : index
 // CHECK: %[[AHEAD:.*]] = arith.minui {{.*}}, %[[LAST]] : index
-// CHECK: memref.prefetch %{{.*}}[%{{.*}}, %[[AHEAD]]], read, locality<3>, data : memref<8x32xi8
+// CHECK: %[[LASTROW:.*]] = arith.constant 7 : index
+// CHECK: %[[ROW:.*]] = arith.minui {{.*}}, %[[LASTROW]] : index
+// CHECK: memref.prefetch %{{.*}}[%[[ROW]], %[[AHEAD]]], read, locality<3>, data : memref<8x32xi8
 // CHECK-NOT: func.func private @__nibble_kernel
 // AVX2-LABEL: func.func @shared
 // AVX2: vector.fma {{.*}} : vector<8xf32>
@@ -163,4 +166,28 @@ func.func @panels(%x: tensor<16x64xf32>, %w: tensor<32x32xi8>, %s: tensor<32x2xf
   // expected-remark @below {{4 rows x 4 tokens, panels of 32 rows x 8 tokens}}
   %y = nibble.qlinear %x, %w, %s scheme <w4, group = 32> : (tensor<16x64xf32>, tensor<32x32xi8>, tensor<32x2xf32>) -> tensor<16x32xf32>
   return %y : tensor<16x32xf32>
+}
+
+// -----
+
+// A scale group of several cache lines (a row of 256 bytes) is streamed a
+// line at a time in single-token blocks: each line's four chunks of 16 codes
+// follow one prefetch per row of the block 4 KiB on (4 blocks of 4 rows of
+// 256 bytes: 16 rows on), one line ahead.
+
+// CHECK-LABEL: func.func private @__nibble_kernel_qlinear_64x256_
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0{{(_[0-9]+)?}} to %c256{{(_[0-9]+)?}} step %c64{{(_[0-9]+)?}} iter_args
+// CHECK-NEXT: %[[AT:.*]] = arith.addi %{{.*}}, %[[K]] : index
+// CHECK: %[[NEXTLINE:.*]] = arith.addi %[[AT]], %c64{{.*}} : index
+// CHECK: %[[COLUMN:.*]] = arith.minui %[[NEXTLINE]], %c255 : index
+// CHECK: %[[ON:.*]] = arith.addi %{{.*}}, %c16{{.*}} : index
+// CHECK: %[[ROW:.*]] = arith.minui %[[ON]], %c63{{.*}} : index
+// CHECK: memref.prefetch %{{.*}}[%[[ROW]], %[[COLUMN]]]
+// CHECK-COUNT-3: memref.prefetch
+// CHECK-COUNT-16: vector.fma {{.*}} : vector<16xf32>
+// CHECK: scf.yield
+func.func @prefetch_lines(%x: tensor<1x256xf32>, %w: tensor<64x256xi8>, %s: tensor<64x1xf32>) -> tensor<1x64xf32> {
+  // expected-remark @below {{kernel @__nibble_kernel_qlinear_64x256_}}
+  %y = nibble.qlinear %x, %w, %s scheme <w8, channel> : (tensor<1x256xf32>, tensor<64x256xi8>, tensor<64x1xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
 }

@@ -25,6 +25,8 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createNibbleCpuSelectKernels(select));
   }
   pm.addPass(createNibbleLowerToLinalg());
+  if (options.kernels == KernelChoice::Fast)
+    pm.addPass(createNibbleCpuApproximateMath());
   // The path from tensors to the LLVM dialect, upstream passes plus the two
   // that make large parallel loops multi-threaded. Written as text: it is the
   // same pipeline a user would type into nibble-opt.

@@ -275,8 +275,9 @@ func::FuncOp nibble::getOrCreateAttentionKernel(ModuleOp module,
 
   // Exponentials in vector registers.
   RewritePatternSet patterns(module.getContext());
-  populateMathPolynomialApproximationPatterns(
-      patterns, [](StringRef name) { return name == "exp"; });
+  populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+    return name == math::ExpOp::getOperationName();
+  });
   (void)applyPatternsGreedily(func, std::move(patterns));
   return func;
 }

@@ -73,4 +73,25 @@ def NibbleCpuUseIntrinsics : Pass<"nibble-cpu-use-intrinsics",
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def NibbleCpuApproximateMath : Pass<"nibble-cpu-approximate-math",
+                                    "mlir::ModuleOp"> {
+  let summary = "Replace exp, tanh and erf by polynomial "
+                "approximations that vectorize";
+  let description = [{
+    The rest of the model (SiLU, GeLU, softmax outside the attention
+    kernel) calls `math.exp`, `math.tanh` and `math.erf` elementwise; the
+    reference lowering turns them into libm calls (expf, tanhf, erff), one
+    scalar call per element, which also keep LLVM from vectorizing the
+    loop around them. This pass rewrites them, on f32 scalars and vectors,
+    into upstream's polynomial approximations (math-polynomial-
+    approximation: arithmetic, fma and bit operations, accurate to a few
+    ulp), which LLVM's loop vectorizer then vectorizes. It is part of the
+    fast lowering (`kernels=fast`); the reference lowering keeps libm.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // NIBBLE_COMPILER_CPU_PASSES_TD

@@ -19,8 +19,8 @@ namespace {
 /// True on a thread while it runs a task, so that nested loops run inline.
 thread_local bool insideTask = false;
 
-/// A positive integer from environment variable `name` (at most `limit`), or
-/// `fallback` when it is unset or malformed.
+/// A non-negative integer from environment variable `name` (at most `limit`),
+/// or `fallback` when it is unset or malformed.
 long integerFromEnvironment(const char *name, long limit, long fallback) {
   if (const char *text = std::getenv(name)) {
     char *end = nullptr;

@@ -153,11 +153,11 @@ private:
   }
 
   /// The caller's wait for the workers to finish the current job: polls,
-  /// then sleeps.
+  /// then sleeps. The loads are sequentially consistent: against the last
+  /// worker's decrement and check of callerSleeping, either the caller sees
+  /// the job finished or the worker sees the caller asleep.
   void waitForWorkers() {
-    auto finishedJob = [&] {
-      return busyWorkers.load(std::memory_order_acquire) == 0;
-    };
+    auto finishedJob = [&] { return busyWorkers.load() == 0; };
     if (pollFor(spin, finishedJob))
       return;
     std::unique_lock<std::mutex> lock(mutex);
@@ -168,21 +168,22 @@ private:
 
   /// A worker's life: run each job announced after generation `seen`.
   void workerLoop(uint64_t seen) {
+    // Sequentially consistent loads: against run()'s increment and check of
+    // sleepingWorkers, either a sleeping worker sees the new generation or
+    // run() sees it asleep and wakes it.
     auto announced = [&] {
-      return stopping.load(std::memory_order_acquire) ||
-             generation.load(std::memory_order_acquire) != seen;
+      return stopping.load() || generation.load() != seen;
     };
     for (;;) {
       if (!pollFor(spin, announced)) {
         std::unique_lock<std::mutex> lock(mutex);
         sleepingWorkers.fetch_add(1);
-        wake.wait(lock,
-                  [&] { return stopping.load() || generation.load() != seen; });
+        wake.wait(lock, announced);
         sleepingWorkers.fetch_sub(1);
       }
-      if (stopping.load(std::memory_order_acquire))
+      if (stopping.load())
         return;
-      seen = generation.load(std::memory_order_acquire);
+      seen = generation.load();
       work();
       // The last worker to finish wakes the caller if it went to sleep.
       if (busyWorkers.fetch_sub(1) == 1 && callerSleeping.load()) {

@@ -509,11 +509,15 @@ void LinearKernelEmitter::emitFloatBlock(OpBuilder &b, Location loc, Value xs,
 /// The bytes of a cache line, the unit of prefetching.
 constexpr int64_t kCacheLineBytes = 64;
 
+int64_t LinearKernelEmitter::weightElementBytes() {
+  auto type = cast<MemRefType>(weight.getType());
+  return std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
 void LinearKernelEmitter::emitPrefetch(OpBuilder &b, Location loc,
                                        ArrayRef<Value> rows, Value k) {
   auto type = cast<MemRefType>(weight.getType());
-  int64_t elementBytes =
-      std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  int64_t elementBytes = weightElementBytes();
   int64_t rowCount = type.getShape()[0], rowElements = type.getShape()[1];
   int64_t blockBytes = int64_t(rows.size()) * rowElements * elementBytes;
   int64_t blocksAhead = llvm::divideCeil(config.prefetchBytes, blockBytes);
@@ -543,10 +547,7 @@ SmallVector<Value> LinearKernelEmitter::emitChunks(OpBuilder &b, Location loc,
                                                    ValueRange init,
                                                    ArrayRef<Value> prefetchRows,
                                                    ChunkStep step) {
-  auto type = cast<MemRefType>(weight.getType());
-  int64_t elementBytes =
-      std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-  int64_t lineElements = kCacheLineBytes / elementBytes * perByte;
+  int64_t lineElements = kCacheLineBytes / weightElementBytes() * perByte;
   bool prefetch = config.prefetchBytes != 0 && !prefetchRows.empty();
   // A span of several lines goes a line at a time: a prefetch, then the
   // line's chunks. A shorter one takes one prefetch.

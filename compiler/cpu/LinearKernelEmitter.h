@@ -102,6 +102,8 @@ private:
   void emitFloatBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value xs,
                       mlir::Value n0, mlir::Value m0, unsigned count);
 
+  /// The bytes of one element of the weight operand (packed codes: 1).
+  int64_t weightElementBytes();
   /// Prefetches, for each of `rows`, the cache line that the block of rows
   /// config.prefetchBytes further on in the weight stream (rounded up to
   /// whole blocks: a block's rows lie one after another in memory) reads one

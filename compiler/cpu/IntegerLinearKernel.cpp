@@ -276,8 +276,7 @@ Value LinearKernelEmitter::emitUnpackedCodes(OpBuilder &b, Location loc,
 void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
                                            const QuantizedInput &input,
                                            Value n0, Value m0, unsigned count,
-                                           Value unpacked) {
-  unsigned rows = config.rows;
+                                           unsigned rows, Value unpacked) {
   auto i32Type = VectorType::get({lanes}, b.getI32Type());
   auto bytesType = VectorType::get({chunk}, b.getI8Type());
   VectorType f32Type = f32Vector(b);

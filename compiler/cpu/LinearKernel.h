@@ -33,6 +33,10 @@ struct LinearKernelConfig {
   unsigned rows = 4;
   /// Input rows computed together in the main loop; the rest one by one.
   unsigned tokens = 4;
+  /// Output features per pass of a single input row (decode) in integer
+  /// kernels: `rows`, or 1 so that each pass reads one stream of weights
+  /// (0: `rows`).
+  unsigned singleTokenRows = 0;
   /// Input rows per cache tile (one parallel dispatch per tile).
   unsigned tokenTile = 64;
   /// Dequantize codes of at most 4 bits by a 16-entry table lookup in a

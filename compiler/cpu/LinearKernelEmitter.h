@@ -206,10 +206,12 @@ private:
   /// the activation codes and the weight codes into i32 per scale group,
   /// scaled into f32 accumulators once per group.
   /// `codes` holds the row block's unpacked codes (emitUnpackedCodes) or is
-  /// null (unpack them from the weight).
+  /// null (unpack them from the weight). The block covers `rows` output
+  /// features from n0 (at most config.rows).
   void emitIntegerBlock(mlir::OpBuilder &b, mlir::Location loc,
                         const QuantizedInput &input, mlir::Value n0,
-                        mlir::Value m0, unsigned count, mlir::Value codes);
+                        mlir::Value m0, unsigned count, unsigned rows,
+                        mlir::Value codes);
   /// The unsigned codes of rows [n0, n0 + rows) unpacked into a new buffer
   /// [rows, K] of bytes, in the order of emitUnsignedCodes.
   mlir::Value emitUnpackedCodes(mlir::OpBuilder &b, mlir::Location loc,

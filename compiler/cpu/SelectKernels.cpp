@@ -190,6 +190,10 @@ struct SelectKernelsPass
         remark << kernel.getSymName() << " (" << target.describe() << ", "
                << config->lanes << " lanes, " << config->rows << " rows x "
                << config->tokens << " tokens";
+        if (config->singleTokenRows)
+          remark << ", single tokens " << config->singleTokenRows
+                 << (config->singleTokenRows == 1 ? " row" : " rows")
+                 << " at a time";
         if (config->panelRows)
           remark << ", panels of " << config->panelRows << " rows x "
                  << config->panelTokens << " tokens";

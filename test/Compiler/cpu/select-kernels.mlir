@@ -116,7 +116,7 @@ func.func @unsupported(%x: tensor<2x64xf32>, %w8: tensor<8x64xi8>, %s8: tensor<8
 // I8MM-LABEL: func.func @integer
 // I8MM: func.func private @__nibble_dot_u8s8_4xi32_intrinsic({{.*}} attributes {nibble.llvm_intrinsic = "llvm.aarch64.neon.usdot.v4i32.v16i8"}
 func.func @integer(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x1xf32>, %b: tensor<8xf32>, %is: tensor<1xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
-  // expected-remark @below {{16 lanes, 4 rows x 2 tokens}}
+  // expected-remark @below {{16 lanes, 4 rows x 2 tokens, single tokens 1 row at a time}}
   %a = nibble.qlinear %x, %w, %s bias %b scheme <w4, channel, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x1xf32>, tensor<8xf32>) -> tensor<2x8xf32>
   // expected-remark @below {{kernel @__nibble_kernel_qlinear_i8_8x64_}}
   %c = nibble.qlinear %x, %w, %s input_scale %is scheme <w4, channel, act = int8_static> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x1xf32>, tensor<1xf32>) -> tensor<2x8xf32>
@@ -190,4 +190,24 @@ func.func @prefetch_lines(%x: tensor<1x256xf32>, %w: tensor<64x256xi8>, %s: tens
   // expected-remark @below {{kernel @__nibble_kernel_qlinear_64x256_}}
   %y = nibble.qlinear %x, %w, %s scheme <w8, channel> : (tensor<1x256xf32>, tensor<64x256xi8>, tensor<64x1xf32>) -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// A single token (decode) of an integer kernel passes over its block of 4
+// rows one row at a time: each pass reads one row's codes (one stream of
+// weights) and prefetches within that stream. After the token blocks (4
+// rows x 2 tokens: 8 accumulators), four one-row group loops, each with one
+// dot product per chunk.
+
+// VNNI-LABEL: func.func @integer_single_token
+// VNNI: func.func private @__nibble_kernel_qlinear_i8_8x256_
+// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// VNNI-COUNT-4: scf.for {{.*}} -> (vector<16xf32>) {
+// VNNI-NOT: scf.for {{.*}} -> (vector<16xf32>,
+// VNNI: func.func private @__nibble_dot_u8s8_16xi32_intrinsic
+func.func @integer_single_token(%x: tensor<1x256xf32>, %w: tensor<8x128xi8>, %s: tensor<8x2xf32>) -> tensor<1x8xf32> {
+  // expected-remark @below {{4 rows x 2 tokens, single tokens 1 row at a time}}
+  %y = nibble.qlinear %x, %w, %s scheme <w4, group = 128, act = int8_dynamic> : (tensor<1x256xf32>, tensor<8x128xi8>, tensor<8x2xf32>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
 }

@@ -20,6 +20,8 @@ adds Gemma 3 270M Q4_K_M):
    model.weights.safetensors + model.tokenizer.gguf) for each build:
      kept   --keep-quantization: the GGUF's own quantized linears
             (docs/LLM.md says which types are kept)
+     kept-int8  kept, with --int8-activations: their inputs quantized to
+            int8 per token, integer kernels where the codes have no mins
      f32    every weight dequantized to float32
      w4g64  --scheme "w4, group = 64" (RTN; SmolLM2 only; group 128 does not
             divide SmolLM2's hidden size 576)
@@ -121,6 +123,7 @@ MODELS = {
 # nibblec options of each build.
 BUILDS = {
     "kept": ["--keep-quantization"],
+    "kept-int8": ["--keep-quantization", "--int8-activations"],
     "f32": [],
     "w4g64": ["--scheme=w4, group = 64"],
 }
@@ -446,7 +449,8 @@ def main():
                         help="KV cache capacity (nibblec --capacity, "
                              "llama.cpp n_ctx)")
     parser.add_argument("--builds", default="kept,f32",
-                        help="nibble builds in the speed part: kept, f32, w4g64")
+                        help="nibble builds in the speed part: kept, kept-int8, "
+                             "f32, w4g64")
     parser.add_argument("--rss-tokens", type=int, default=16,
                         help="tokens nibble-run generate makes in the "
                              "memory part")

@@ -253,7 +253,7 @@ Value ModuleBuilder::linearOver(Value x, StringRef weightName,
       builder.getContext(), WeightFormat::Int, layout.bits, Granularity::Group,
       layout.groupSize,
       layout.hasMins ? CodeOffset::Min : CodeOffset::Symmetric, scaleType,
-      /*doubleQuantGroup=*/0, ActivationScheme::None);
+      /*doubleQuantGroup=*/0, options.packedActivations);
   int64_t groups = in / layout.groupSize;
   Value codes =
       weight(packedTensorName(weightName, "qweight"),
@@ -592,8 +592,9 @@ buildTransformer(MLIRContext &context, const TransformerConfig &config,
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildLoadedModel(MLIRContext &context, const LoadedModel &loaded,
-                 int64_t contextCapacity) {
+                 int64_t contextCapacity, ActivationScheme packedActivations) {
   BuildOptions options;
+  options.packedActivations = packedActivations;
   options.weightsArchive = loaded.archivePath;
   options.packedWeights = loaded.archive.packedWeights;
   options.contextCapacity = contextCapacity;

@@ -29,6 +29,7 @@
 #ifndef NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 #define NIBBLE_FRONTENDS_LLM_TRANSFORMERBUILDER_H
 
+#include "dialects/NibbleDialect.h"
 #include "frontends/llm/ModelLoader.h"
 #include "frontends/llm/PackedWeights.h"
 #include "frontends/llm/TransformerConfig.h"
@@ -55,6 +56,11 @@ struct BuildOptions {
   /// a packed tied embedding serves the LM head while the lookup reads the
   /// float table.
   PackedWeights packedWeights;
+  /// How the packed weights' linears treat their input: None (weight-only,
+  /// as the file stores them) or Int8Dynamic (x quantized to int8 per token
+  /// first, `act = int8_dynamic`, so integer codes run on 8-bit dot products
+  /// as llama.cpp does; this changes the numbers).
+  ActivationScheme packedActivations = ActivationScheme::None;
 };
 
 /// Builds the module for `config`. Fails (with a message naming the field
@@ -65,10 +71,13 @@ buildTransformer(mlir::MLIRContext &context, const TransformerConfig &config,
                  const BuildOptions &options);
 
 /// Builds the module of `loaded` (a model loadModel read: its archive and
-/// packed weights) with a KV cache of `contextCapacity` tokens.
+/// packed weights) with a KV cache of `contextCapacity` tokens; the packed
+/// weights' linears quantize their input as `packedActivations` says
+/// (BuildOptions::packedActivations).
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildLoadedModel(mlir::MLIRContext &context, const LoadedModel &loaded,
-                 int64_t contextCapacity);
+                 int64_t contextCapacity,
+                 ActivationScheme packedActivations = ActivationScheme::None);
 
 } // namespace llm
 } // namespace nibble

@@ -119,6 +119,13 @@ cl::opt<bool> keepQuantization(
              "cached apart from the float one)"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
+cl::opt<bool> int8Activations(
+    "int8-activations",
+    cl::desc("With --keep-quantization: the kept linears quantize their "
+             "input to int8 per token (act = int8_dynamic), so integer codes "
+             "run on 8-bit dot products as in llama.cpp; changes the numbers"),
+    cl::sub(generateCommand), cl::sub(perplexityCommand),
+    cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<nibble::KernelChoice>
     llmKernels("kernels", cl::desc("Lowering of linear layers"),
                cl::init(nibble::KernelChoice::Fast),
@@ -315,6 +322,7 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
                     "|capacity=" + std::to_string(capacity) +
                     "|layers=" + std::to_string(layerLimit) +
                     "|kernels=" + std::to_string(int(llmKernels.getValue())) +
+                    "|int8-activations=" + std::to_string(int8Activations) +
                     "|" + self + "|" + fileStamp(self);
   llvm::SmallString<256> dir(cacheDirectory());
   llvm::sys::path::append(
@@ -421,6 +429,7 @@ llvm::Expected<OpenedModel> openCompiledModel() {
         static_cast<const llvm::cl::Option *>(&dumpModule),
         static_cast<const llvm::cl::Option *>(&layerLimit),
         static_cast<const llvm::cl::Option *>(&keepQuantization),
+        static_cast<const llvm::cl::Option *>(&int8Activations),
         static_cast<const llvm::cl::Option *>(&useJit)})
     if (option->getNumOccurrences())
       return error("--" + option->ArgStr +
@@ -463,12 +472,17 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
                    "a module with nibble-opt --nibble-rtn first");
     if (keepQuantization)
       return error("--keep-quantization applies to GGUF models");
+    if (int8Activations)
+      return error("--int8-activations applies to GGUF models");
     llvm::SourceMgr sourceMgr;
     module = parseSourceFile<ModuleOp>(modelPath, sourceMgr, {&context});
     if (!module)
       return error("cannot parse " + modelPath);
   } else {
     std::string archive = cachedArchivePath(modelPath);
+    if (int8Activations && !keepQuantization)
+      return error("--int8-activations applies to the linears "
+                   "--keep-quantization keeps");
     if (keepQuantization) {
       // Packed weights: cached under their own name.
       StringRef base(archive);
@@ -497,8 +511,10 @@ llvm::Expected<OpenedModel> openModel(MLIRContext &context) {
         return packed.takeError();
       loaded->archive.packedWeights = std::move(*packed);
     }
-    llvm::Expected<OwningOpRef<ModuleOp>> built =
-        nibble::llm::buildLoadedModel(context, *loaded, capacity);
+    llvm::Expected<OwningOpRef<ModuleOp>> built = nibble::llm::buildLoadedModel(
+        context, *loaded, capacity,
+        int8Activations ? nibble::ActivationScheme::Int8Dynamic
+                        : nibble::ActivationScheme::None);
     if (!built)
       return built.takeError();
     module = std::move(*built);

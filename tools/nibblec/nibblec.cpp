@@ -113,6 +113,12 @@ static cl::opt<bool> keepQuantization(
              "nibble.qlinear (see docs/LLM.md for the types kept) instead of "
              "dequantizing them to float"),
     cl::cat(category));
+static cl::opt<bool> int8Activations(
+    "int8-activations",
+    cl::desc("With --keep-quantization: the kept linears quantize their "
+             "input to int8 per token (act = int8_dynamic), so integer codes "
+             "run on 8-bit dot products as in llama.cpp; changes the numbers"),
+    cl::cat(category));
 static cl::opt<std::string>
     scheme("scheme",
            cl::desc("Quantize every nibble.linear without a scheme of its "
@@ -225,8 +231,10 @@ static llvm::Expected<ImportedLlm> importLlm(MLIRContext &context,
       nibble::llm::loadModel(inputName(), archivePath, load);
   if (!loaded)
     return loaded.takeError();
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      nibble::llm::buildLoadedModel(context, *loaded, capacity);
+  llvm::Expected<OwningOpRef<ModuleOp>> module = nibble::llm::buildLoadedModel(
+      context, *loaded, capacity,
+      int8Activations ? nibble::ActivationScheme::Int8Dynamic
+                      : nibble::ActivationScheme::None);
   if (!module)
     return module.takeError();
   return ImportedLlm{std::move(*module), loaded->tokenizerPath};
@@ -312,6 +320,10 @@ int main(int argc, char **argv) {
                llvm::sys::path::extension(inputName()) == ".gguf";
   if (keepQuantization && llvm::sys::path::extension(inputName()) != ".gguf")
     return fail("--keep-quantization applies to GGUF files");
+  if (int8Activations && !keepQuantization)
+    return fail("--int8-activations applies to the linears --keep-quantization "
+                "keeps (for other weights, give the scheme an act = "
+                "int8_dynamic)");
   if (llvm::sys::path::extension(inputFile) == ".onnx") {
     nibble::OnnxImportOptions options;
     llvm::Expected<std::string> archive = intermediate(".onnx.safetensors");

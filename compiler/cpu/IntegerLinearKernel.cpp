@@ -14,7 +14,10 @@
 //
 // so each scale group is one 8-bit dot product per row and token (vpdpbusd,
 // usdot: 4 products per i32 lane), exact in i32, and z X is shared by all
-// rows. The group's sums are converted to f32 and scaled into f32
+// rows. Float minimums m (value u·s + m) take the same sums:
+//
+//   Σ_k q_k (u_k s + m) = s Σ_k u_k q_k + m X.
+// The group's sums are converted to f32 and scaled into f32
 // accumulators; y = s · Σ_lanes acc (+ b). Only the float steps round: the
 // conversion, the scaling and the sums over groups and lanes, far fewer
 // than the reference's K + 1 (see test/E2E/Inputs/check_kernels.py).
@@ -356,11 +359,31 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
           activationSums.push_back(
               vector::LoadOp::create(b, loc, i32Type, input.groupSums,
                                      ValueRange{tokenIndex[t], sumsColumn}));
+        // With minimums, the activation sums as f32, shared by the rows.
+        SmallVector<Value> floatSums;
+        if (sig.hasMins)
+          for (Value sums : activationSums)
+            floatSums.push_back(arith::SIToFPOp::create(b, loc, f32Type, sums));
         SmallVector<Value> next(accs.begin(), accs.end());
         for (unsigned r = 0; r < rows; ++r) {
           Value scale = groupVector(b, loc, g, [&](Value group) {
             return emitScale(b, loc, rowIndex[r], group);
           });
+          if (sig.hasMins) {
+            // Σ (u·s + m)·q = s·Σ u·q + m·Σ q.
+            Value min = groupVector(b, loc, g, [&](Value group) {
+              return emitMin(b, loc, rowIndex[r], group);
+            });
+            for (unsigned t = 0; t < count; ++t) {
+              Value &acc = next[t * rows + r];
+              acc = vector::FMAOp::create(
+                  b, loc,
+                  arith::SIToFPOp::create(b, loc, f32Type, sums[t * rows + r]),
+                  scale, acc);
+              acc = vector::FMAOp::create(b, loc, floatSums[t], min, acc);
+            }
+            continue;
+          }
           Value zero = groupVector(b, loc, g, [&](Value group) {
             return emitZero(b, loc, rowIndex[r], group);
           });

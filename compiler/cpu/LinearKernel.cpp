@@ -330,6 +330,14 @@ Value LinearKernelEmitter::emitZero(OpBuilder &b, Location loc, Value row,
   return arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
 }
 
+Value LinearKernelEmitter::emitMin(OpBuilder &b, Location loc, Value row,
+                                   Value group) {
+  auto [scaleRow, scaleCol] = scaleIndices(b, loc, row, group);
+  Value min =
+      memref::LoadOp::create(b, loc, mins, ValueRange{scaleRow, scaleCol});
+  return toF32(b, loc, min);
+}
+
 LinearKernelEmitter::RowFactors
 LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
                                     Value group) {
@@ -339,10 +347,7 @@ LinearKernelEmitter::emitRowFactors(OpBuilder &b, Location loc, Value row,
   SchemeAttr scheme = sig.scheme;
   factors.scale = splat(b, loc, emitScale(b, loc, row, group));
   if (scheme.hasMins()) {
-    auto [scaleRow, scaleCol] = scaleIndices(b, loc, row, group);
-    Value min =
-        memref::LoadOp::create(b, loc, mins, ValueRange{scaleRow, scaleCol});
-    factors.min = splat(b, loc, toF32(b, loc, min));
+    factors.min = splat(b, loc, emitMin(b, loc, row, group));
   } else if (scheme.getFormat() == WeightFormat::Int) {
     factors.zero = splat(b, loc, emitZero(b, loc, row, group));
   }
@@ -629,17 +634,14 @@ constexpr unsigned kDecodePrefetchBytes = 4096;
 constexpr unsigned kSingleTokenIntegerRows = 1;
 
 /// Whether `sig` runs as an integer kernel: int8 activations times integer
-/// codes with zero points. `min` schemes and code books take the float
-/// kernel on dequantized activations.
+/// codes (zero points or float minimums). Code books take the float kernel
+/// on dequantized activations.
 bool usesIntegerKernel(const LinearSignature &sig) {
   ActivationScheme act = sig.activation();
   if (act != ActivationScheme::Int8Dynamic &&
       act != ActivationScheme::Int8Static)
     return false;
-  SchemeAttr scheme = sig.scheme;
-  if (scheme.getFormat() != WeightFormat::Int || scheme.hasMins())
-    return false;
-  return true;
+  return sig.scheme.getFormat() == WeightFormat::Int;
 }
 
 /// A name for the kernel of `sig` with `config`: readable parts and a hash

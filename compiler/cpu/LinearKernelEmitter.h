@@ -144,6 +144,9 @@ private:
   /// The zero point (integer codes without mins) as a scalar i32.
   mlir::Value emitZero(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                        mlir::Value group);
+  /// The f32 minimum of `row`'s group `group` (min schemes).
+  mlir::Value emitMin(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+                      mlir::Value group);
   /// Lane i of the result is table[codes[i]] (codes in range): a call of
   /// the lookup stub, which becomes one vpermps on AVX-512.
   mlir::Value emitTableLookup(mlir::OpBuilder &b, mlir::Location loc,

@@ -126,8 +126,8 @@ func.func @integer(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x1xf32
 // -----
 
 // Quantized activations with codes the integer kernel does not take (code
-// books, min schemes) run a float kernel on x̃, x quantized and dequantized
-// as the reference does.
+// books) run a float kernel on x̃, x quantized and dequantized as the
+// reference does.
 
 // CHECK-LABEL: func.func @dequantized_activations
 // CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_8x64_[0-9a-f]+]]
@@ -210,4 +210,24 @@ func.func @integer_single_token(%x: tensor<1x256xf32>, %w: tensor<8x128xi8>, %s:
   // expected-remark @below {{4 rows x 2 tokens, single tokens 1 row at a time}}
   %y = nibble.qlinear %x, %w, %s scheme <w4, group = 128, act = int8_dynamic> : (tensor<1x256xf32>, tensor<8x128xi8>, tensor<8x2xf32>) -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// Float minimums (value = u·s + m) with int8 activations: an integer
+// kernel whose groups add m times the activations' group sums to the scaled
+// dot product.
+
+// CHECK-LABEL: func.func @integer_min
+// CHECK: nibble.kernel_call @[[K:__nibble_kernel_qlinear_i8_8x64_[0-9a-f]+]](%arg0, %arg1, %arg2, %arg3)
+// CHECK: func.func private @[[K]](
+// CHECK: scf.for {{.*}} -> (vector<16xf32>) {
+// CHECK: call @__nibble_dot_u8s8_16xi32(
+// CHECK: %[[X:.*]] = arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: %[[A:.*]] = vector.fma
+// CHECK-NEXT: vector.fma %[[X]], {{.*}}, %[[A]]
+func.func @integer_min(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf16>, %m: tensor<8x2xf16>) -> tensor<2x8xf32> {
+  // expected-remark @below {{kernel @__nibble_kernel_qlinear_i8_8x64_}}
+  %y = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min, scale = f16, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf16>, tensor<8x2xf16>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
 }

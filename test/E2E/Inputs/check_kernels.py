@@ -50,7 +50,7 @@ import subprocess
 import sys
 
 import numpy as np
-from nibble_testlib import write_safetensors
+from nibble_testlib import read_safetensors, write_safetensors
 
 # (name, nibble-rtn scheme body or None for float, has a kernel)
 SCHEMES = [
@@ -77,6 +77,12 @@ SCHEMES = [
     ("w2a8_channel", "w2, channel, asym, act = int8_dynamic", True),
     ("w2a8_g16", "w2, group = 16, act = int8_dynamic", True),
     ("w8a8_g32_asym", "w8, group = 32, asym, act = int8_dynamic", True),
+    # Float minimums (value = u·s + m, GGUF's Q4_1 / K-quant form; made from
+    # the asym scheme, see MIN_SCHEMES): float kernels, and integer kernels
+    # with int8 activations (Σ (u·s + m)·q = s·Σ u·q + m·Σ q).
+    ("w4_g32_min", "w4, group = 32, asym", True),
+    ("w4a8_g32_min", "w4, group = 32, asym, act = int8_dynamic", True),
+    ("w8a8_channel_min", "w8, channel, asym, act = int8_dynamic", True),
     # ... and float kernels on the dequantized activations.
     ("nf4a8_g64", "nf4, group = 64, act = int8_dynamic", True),
     ("fp8a8_channel", "fp8, channel, act = fp8_dynamic", False),
@@ -86,7 +92,14 @@ SCHEMES = [
 # codes by 8-bit dot products); the other quantized-activation schemes run
 # float kernels on the dequantized activations x̃.
 INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
-                   "w2a8_channel", "w2a8_g16", "w8a8_g32_asym"}
+                   "w2a8_channel", "w2a8_g16", "w8a8_g32_asym", "w4a8_g32_min",
+                   "w8a8_channel_min"}
+
+# Schemes with float minimums. nibble-rtn does not make them: the asym
+# weights it writes are turned into mins = -(scale · zero) (f32) with the
+# same codes and scales, `zero_points` into `mins` and `asym` into `min`
+# (to_min_scheme).
+MIN_SCHEMES = {"w4_g32_min", "w4a8_g32_min", "w8a8_channel_min"}
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33),
@@ -135,6 +148,52 @@ def module_text(archive, shapes):
             f"({', '.join(t for _, t in results)}) {{\n" + "".join(body) +
             f"    return {', '.join(r for r, _ in results)} : "
             f"{', '.join(t for _, t in results)}\n  }}\n}}\n")
+
+
+def to_min_scheme(module, archive):
+    """Rewrites the asym module `module` and its archive `archive` (nibble-rtn
+    output) in place into the `min` form of the same codes: P.zeros z
+    becomes P.mins = -(scale · z) in f32."""
+    tensors = {name: array.view(np.int8) if dtype == "I8" else array
+               for name, (dtype, array) in read_safetensors(archive).items()}
+    for name in [n for n in tensors if n.endswith(".zeros")]:
+        prefix = name[:-len(".zeros")]
+        scales = tensors[prefix + ".scales"]
+        zeros = tensors.pop(name).view(np.uint8).astype(np.float32)
+        tensors[prefix + ".mins"] = -(scales * zeros)
+    write_safetensors(archive, tensors)
+    with open(module) as f:
+        text = f.read()
+    text = re.sub(r'nibble.param "(\S+)\.zeros" : tensor<(\d+)x(\d+)xi8>',
+                  r'nibble.param "\1.mins" : tensor<\2x\3xf32>', text)
+    # The zero points' type follows the scales' (the same shape).
+    text = re.sub(r"(tensor<(\d+x\d+)xf32>), tensor<\2xi8>, ",
+                  r"\1, \1, ", text)
+    text = text.replace(" zero_points ", " mins ").replace(", asym", ", min")
+    with open(module, "w") as f:
+        f.write(text)
+
+
+def min_terms(archive, name, scheme):
+    """|U·S| + |M| [K, N] of linear `name` in the min archive: the two terms
+    the integer kernel sums apart (their rounding errors are relative to
+    them, not to |Ŵ|)."""
+    tensors = {name: array for name, (_, array) in
+               read_safetensors(archive).items()}
+    packed = tensors[f"{name}.qweight"]
+    bits = int(scheme.split(",")[0][1:])
+    if bits == 4:
+        codes = np.stack([packed & 15, packed >> 4], axis=-1).reshape(
+            packed.shape[0], -1)
+    else:
+        codes = packed
+    k = codes.shape[1]
+    scales = tensors[f"{name}.scales"].astype(np.float64)
+    mins = tensors[f"{name}.mins"].astype(np.float64)
+    group = k // scales.shape[1]
+    s = np.repeat(scales, group, axis=1)
+    m = np.repeat(mins, group, axis=1)
+    return (np.abs(codes * s) + np.abs(m)).T
 
 
 def run(command):
@@ -272,9 +331,12 @@ def main():
                 modules[stem] = source
                 continue
             target = os.path.join(out_dir, f"{stem}_{scheme_name}.mlir")
+            archive_out = f"{out_dir}/{stem}_{scheme_name}.safetensors"
             run(["nibble-opt", source,
                  f"--nibble-rtn=scheme='{scheme}' output-weights="
-                 f"{out_dir}/{stem}_{scheme_name}.safetensors", "-o", target])
+                 f"{archive_out}", "-o", target])
+            if scheme_name in MIN_SCHEMES:
+                to_min_scheme(target, archive_out)
             modules[stem] = target
         if args.aarch64:
             names, left = aarch64_kernels(modules["linears"])
@@ -348,6 +410,12 @@ def main():
                 x, n = fake_quantized(x), k + 4
             x = x.astype(np.float64)
             gamma = n * U / (1 - n * U)
+            if scheme_name in MIN_SCHEMES:
+                # Ŵ = fl(fl(u·s) + m) rounds relative to |u·s| + |m| (the
+                # reference), as do the integer kernel's s·Σ u·q and m·Σ q.
+                w_abs = w_abs + min_terms(
+                    f"{out_dir}/linears_{scheme_name}.safetensors", name,
+                    scheme)
             bound = 2 * gamma * (np.abs(x) @ w_abs + np.abs(b))
             diff = np.abs(fast[name].reshape(-1, outputs).astype(np.float64) -
                           ref[name].reshape(-1, outputs))

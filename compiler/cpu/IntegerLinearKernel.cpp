@@ -17,6 +17,7 @@
 // rows. Float minimums m (value u·s + m) take the same sums:
 //
 //   Σ_k q_k (u_k s + m) = s Σ_k u_k q_k + m X.
+//
 // The group's sums are converted to f32 and scaled into f32
 // accumulators; y = s · Σ_lanes acc (+ b). Only the float steps round: the
 // conversion, the scaling and the sums over groups and lanes, far fewer

@@ -174,26 +174,29 @@ def to_min_scheme(module, archive):
         f.write(text)
 
 
-def min_terms(archive, name, scheme):
-    """|U·S| + |M| [K, N] of linear `name` in the min archive: the two terms
-    the integer kernel sums apart (their rounding errors are relative to
-    them, not to |Ŵ|)."""
+def min_terms(archive, scheme):
+    """{name: |U·S| + |M| [K, N]} of each linear in the min archive: the two
+    terms the integer kernel sums apart (their rounding errors are relative
+    to them, not to |Ŵ|)."""
     tensors = {name: array for name, (_, array) in
                read_safetensors(archive).items()}
-    packed = tensors[f"{name}.qweight"]
     bits = int(scheme.split(",")[0][1:])
-    if bits == 4:
-        codes = np.stack([packed & 15, packed >> 4], axis=-1).reshape(
-            packed.shape[0], -1)
-    else:
-        codes = packed
-    k = codes.shape[1]
-    scales = tensors[f"{name}.scales"].astype(np.float64)
-    mins = tensors[f"{name}.mins"].astype(np.float64)
-    group = k // scales.shape[1]
-    s = np.repeat(scales, group, axis=1)
-    m = np.repeat(mins, group, axis=1)
-    return (np.abs(codes * s) + np.abs(m)).T
+    terms = {}
+    for name in SHAPES:
+        packed = tensors[f"{name}.qweight"]
+        if bits == 4:
+            codes = np.stack([packed & 15, packed >> 4], axis=-1).reshape(
+                packed.shape[0], -1)
+        else:
+            codes = packed
+        k = codes.shape[1]
+        scales = tensors[f"{name}.scales"].astype(np.float64)
+        mins = tensors[f"{name}.mins"].astype(np.float64)
+        group = k // scales.shape[1]
+        s = np.repeat(scales, group, axis=1)
+        m = np.repeat(mins, group, axis=1)
+        terms[name] = (np.abs(codes * s) + np.abs(m)).T
+    return terms
 
 
 def run(command):
@@ -395,6 +398,10 @@ def main():
                          scheme_name + "_eye")
         bias = run_module(modules["eye"], zeros, "reference", out_dir,
                           scheme_name + "_zero")
+        # Ŵ = fl(fl(u·s) + m) rounds relative to |u·s| + |m| (the
+        # reference), as do the integer kernel's s·Σ u·q and m·Σ q.
+        extra = (min_terms(f"{out_dir}/linears_{scheme_name}.safetensors",
+                           scheme) if scheme_name in MIN_SCHEMES else {})
         failures_before = failures
         worst = 0.0
         for (variant, fast), (name, (shape, outputs)) in (
@@ -410,12 +417,8 @@ def main():
                 x, n = fake_quantized(x), k + 4
             x = x.astype(np.float64)
             gamma = n * U / (1 - n * U)
-            if scheme_name in MIN_SCHEMES:
-                # Ŵ = fl(fl(u·s) + m) rounds relative to |u·s| + |m| (the
-                # reference), as do the integer kernel's s·Σ u·q and m·Σ q.
-                w_abs = w_abs + min_terms(
-                    f"{out_dir}/linears_{scheme_name}.safetensors", name,
-                    scheme)
+            if name in extra:
+                w_abs = w_abs + extra[name]
             bound = 2 * gamma * (np.abs(x) @ w_abs + np.abs(b))
             diff = np.abs(fast[name].reshape(-1, outputs).astype(np.float64) -
                           ref[name].reshape(-1, outputs))

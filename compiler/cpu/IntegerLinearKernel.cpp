@@ -132,6 +132,14 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
       b, loc,
       MemRefType::get({ShapedType::kDynamic, blocks * lanes}, b.getI32Type()),
       ValueRange{tokens});
+  int64_t groupSize = sig.groupSize();
+  int64_t groupsPerBlock = blockSize / groupSize;
+  if (hasIntegerPanels())
+    input.groupTotals = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, sig.reduction / groupSize},
+                        b.getI32Type()),
+        ValueRange{tokens});
   // The order of the unpacked weight codes (see emitUnsignedCodes).
   SmallVector<int64_t> order =
       unpackedCodeOrder(chunk, perByte, sig.groupSize());
@@ -173,10 +181,28 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                                      .getResult(0);
                     scf::YieldOp::create(b, loc, ValueRange{next});
                   });
+              Value blockSums = chunks.getResult(0);
               vector::StoreOp::create(
-                  b, loc, chunks.getResult(0), input.groupSums,
+                  b, loc, blockSums, input.groupSums,
                   ValueRange{m, arith::MulIOp::create(b, loc, g,
                                                       index(b, loc, lanes))});
+              // Each group of the block lies on lanes / groupsPerBlock lanes.
+              int64_t groupLanes = lanes / groupsPerBlock;
+              for (int64_t i = 0; input.groupTotals && i < groupsPerBlock;
+                   ++i) {
+                Value part = vector::ExtractStridedSliceOp::create(
+                    b, loc, blockSums, ArrayRef<int64_t>{i * groupLanes},
+                    ArrayRef<int64_t>{groupLanes}, ArrayRef<int64_t>{1});
+                Value total = vector::ReductionOp::create(
+                    b, loc, vector::CombiningKind::ADD, part);
+                Value group = arith::AddIOp::create(
+                    b, loc,
+                    arith::MulIOp::create(b, loc, g,
+                                          index(b, loc, groupsPerBlock)),
+                    index(b, loc, i));
+                memref::StoreOp::create(b, loc, total, input.groupTotals,
+                                        ValueRange{m, group});
+              }
               scf::YieldOp::create(b, loc);
             });
         scf::YieldOp::create(b, loc);

@@ -120,8 +120,10 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
       block;
   // x as the float blocks read it (in its own order).
   Value source;
+  // x quantized (integer kernels).
+  QuantizedInput input;
   if (config.integerDot) {
-    QuantizedInput input = emitQuantizedInput(b, loc, tokens);
+    input = emitQuantizedInput(b, loc, tokens);
     block = [this, input](OpBuilder &b, Location loc, Value n0, Value m0,
                           unsigned count, Value codes) {
       unsigned rows = config.rows;
@@ -214,13 +216,24 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
                     b, loc, arith::CmpIPredicate::ugt, panelEnd, tileStart);
                 scf::IfOp::create(
                     b, loc, hasBlocks, [&](OpBuilder &b, Location loc) {
-                      Value panel = emitPanel(b, loc, n0);
+                      // The panel in the form of the kernel's kind.
+                      IntegerPanel integerPanel;
+                      Value floatPanel;
+                      if (config.integerDot)
+                        integerPanel = emitIntegerPanel(b, loc, n0);
+                      else
+                        floatPanel = emitPanel(b, loc, n0);
                       scf::ForOp::create(b, loc, tileStart, panelEnd,
                                          panelTokens, ValueRange{},
                                          [&](OpBuilder &b, Location loc,
                                              Value m0, ValueRange) {
-                                           emitPanelBlock(b, loc, panel, source,
-                                                          n0, m0);
+                                           if (config.integerDot)
+                                             emitIntegerPanelBlock(
+                                                 b, loc, integerPanel, input,
+                                                 n0, m0);
+                                           else
+                                             emitPanelBlock(b, loc, floatPanel,
+                                                            source, n0, m0);
                                            scf::YieldOp::create(b, loc);
                                          });
                       scf::YieldOp::create(b, loc);
@@ -728,6 +741,15 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       config.rows = sig.outputs % 4 == 0 ? 4 : sig.outputs % 2 == 0 ? 2 : 1;
       config.singleTokenRows = kSingleTokenIntegerRows;
       config.tokens = 2;
+      // Panels of one vector of rows; blocks of tokens within the registers
+      // (MR i32 sums, MR f32 accumulators and the operands: 32 registers on
+      // AVX-512 and NEON, 16 elsewhere). A group's sum of u·q - z·X must
+      // stay within i32: 2 · 255 · 128 per code.
+      if (groupSize <= (int64_t(1) << 31) / (2 * 255 * 128)) {
+        config.panelRows = config.lanes;
+        config.panelTokens =
+            target.vectorBits >= 512 || target.isAArch64 ? 8 : 4;
+      }
       if (target.hasInt8Dot && (!target.isAArch64 || target.hasInt8Matmul))
         config.dotIntrinsic =
             dotProductIntrinsic(target.isAArch64, config.lanes);

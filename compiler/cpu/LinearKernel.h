@@ -48,11 +48,13 @@ struct LinearKernelConfig {
   /// lane; `lanes` then counts i32 lanes). Otherwise quantized activations
   /// are quantized and dequantized (x̃) before a float kernel.
   bool integerDot = false;
-  /// Prefill path of float kernels: output rows per packed panel (a
-  /// multiple of lanes; 0: none) and input rows per microkernel block. A
-  /// token tile with at least `panelTokens` rows dequantizes each block of
-  /// `panelRows` rows once into a k-major panel and runs broadcast-FMA
-  /// blocks over it; leftover rows and tokens take the dot-product blocks.
+  /// Prefill path: output rows per packed panel (a multiple of lanes; 0:
+  /// none) and input rows per microkernel block. A token tile with at least
+  /// `panelTokens` rows prepares each block of `panelRows` rows once as a
+  /// k-major panel (float kernels: dequantized f32; integer kernels: codes
+  /// four to an i32 lane) and runs outer-product blocks over it (broadcast
+  /// FMAs; 8-bit dot products); leftover rows and tokens take the
+  /// dot-product blocks.
   unsigned panelRows = 0;
   unsigned panelTokens = 0;
   /// Single-token blocks prefetch, once per 64-byte line of each row's

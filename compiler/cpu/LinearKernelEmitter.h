@@ -186,10 +186,12 @@ private:
 
   /// The buffers of x quantized per token as the scheme's activation mode
   /// says: `codes` [M, K] i8 holds q reordered for the unpacked weight codes,
-  /// `scales` [M] f32 the scale of each token, `groupSums` [M, groups *
-  /// lanes] i32 the sums of q over each scale group per dot-product lane.
+  /// `scales` [M] f32 the scale of each token, `groupSums` [M, blocks *
+  /// lanes] i32 the sums of q over each scale block per dot-product lane
+  /// and, for integer panels only, `groupTotals` [M, groups] i32 the sums
+  /// of q over each scale group.
   struct QuantizedInput {
-    mlir::Value codes, scales, groupSums;
+    mlir::Value codes, scales, groupSums, groupTotals;
   };
   /// The scale of token `m` (absmax / 127, or the static input scale).
   mlir::Value emitTokenScale(mlir::OpBuilder &b, mlir::Location loc,
@@ -223,6 +225,32 @@ private:
   /// vector of 4 * lanes bytes in the unpacked order.
   mlir::Value emitUnsignedCodes(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value row, mlir::Value k);
+
+  // IntegerPanelKernel.cpp.
+
+  /// A block of config.panelRows output rows prepared for the integer
+  /// microkernel: `codes` [K / 4, rows] i32 holds the rows' unsigned codes
+  /// four at a time (k-major, in the unpacked order of emitUnsignedCodes),
+  /// `scales` [groups, rows] f32 the group scales, and `zeros` [groups,
+  /// rows] i32 the zero points (asymmetric codes) or `mins` [groups, rows]
+  /// f32 the minimums (min schemes); symmetric codes have neither.
+  struct IntegerPanel {
+    mlir::Value codes, scales, zeros, mins;
+  };
+  /// Whether the integer kernel's prefill tiles use panels.
+  bool hasIntegerPanels() const {
+    return config.integerDot && config.panelRows != 0;
+  }
+  /// The panel of rows [n0, n0 + config.panelRows) (new buffers).
+  IntegerPanel emitIntegerPanel(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value n0);
+  /// y[m0 .. m0 + panelTokens)[n0 .. n0 + panelRows) from `panel` and the
+  /// quantized input by 8-bit dot products of a panel quad with a broadcast
+  /// quad of each token's codes.
+  void emitIntegerPanelBlock(mlir::OpBuilder &b, mlir::Location loc,
+                             const IntegerPanel &panel,
+                             const QuantizedInput &input, mlir::Value n0,
+                             mlir::Value m0);
 
   const LinearSignature &sig;
   const LinearKernelConfig &config;

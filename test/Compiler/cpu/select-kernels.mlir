@@ -231,3 +231,40 @@ func.func @integer_min(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2
   %y = nibble.qlinear %x, %w, %s mins %m scheme <w4, group = 32, min, scale = f16, act = int8_dynamic> : (tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf16>, tensor<8x2xf16>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// Prefill of an integer kernel: tiles with 8 tokens or more unpack each
+// block of 16 rows once into a k-major panel of code quads (16 x 16 i32
+// transposes) beside its scales and zero points per group, and run blocks
+// of 8 tokens x 16 rows: per group, 8 i32 sums that start at -z·X, one dot
+// product per token and quad with the token's broadcast quad, then one
+// conversion and one FMA per sum.
+
+// VNNI-LABEL: func.func @integer_panels
+// VNNI: func.func private @__nibble_kernel_qlinear_i8_16x64_
+// VNNI: memref.alloc(%{{.*}}) : memref<?x2xi32>
+// VNNI: scf.parallel
+// VNNI: memref.alloc() {alignment = 64 : i64} : memref<16x16xi32>
+// VNNI: memref.alloc() {alignment = 64 : i64} : memref<2x16xf32>
+// VNNI: memref.alloc() {alignment = 64 : i64} : memref<2x16xi32>
+// VNNI: vector.transpose {{.*}} [1, 0] : vector<16x16xi32> to vector<16x16xi32>
+// VNNI: scf.for {{.*}} step %c8{{.*}} {
+// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// VNNI-COUNT-8: arith.muli {{.*}} : vector<16xi32>
+// VNNI: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// VNNI: vector.load {{.*}} : memref<16x16xi32>, vector<16xi32>
+// VNNI: vector.load {{.*}} : memref<?x64xi8>, vector<4xi8>
+// VNNI: vector.broadcast {{.*}} : i32 to vector<16xi32>
+// VNNI: call @__nibble_dot_u8s8_16xi32_intrinsic(
+// VNNI-COUNT-8: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: vector.store {{.*}} : memref<?x16xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// AVX2-LABEL: func.func @integer_panels
+// AVX2: vector.transpose {{.*}} : vector<8x8xi32> to vector<8x8xi32>
+// I8MM-LABEL: func.func @integer_panels
+// I8MM: vector.transpose {{.*}} : vector<4x4xi32> to vector<4x4xi32>
+func.func @integer_panels(%x: tensor<16x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf32>, %z: tensor<16x2xi8>) -> tensor<16x16xf32> {
+  // expected-remark @below {{4 rows x 2 tokens, single tokens 1 row at a time, panels of 16 rows x 8 tokens}}
+  %y = nibble.qlinear %x, %w, %s zero_points %z scheme <w4, group = 32, asym, act = int8_dynamic> : (tensor<16x64xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16x2xi8>) -> tensor<16x16xf32>
+  return %y : tensor<16x16xf32>
+}

@@ -1,0 +1,259 @@
+//===- IntegerPanelKernel.cpp - Prefill blocks of an integer kernel -------===//
+//
+// The prefill path of integer linear kernels (int8 activations times integer
+// codes): the rows' codes packed once per token tile into a panel with the
+// output rows on the vector lanes, and an outer-product microkernel of 8-bit
+// dot products over it, the structure of the VNNI kernels of oneDNN and of
+// IREE's mmt4d ukernels.
+//
+// For each tile of input rows with at least `panelTokens` (MR) of them and
+// each block of `panelRows` (NR) output rows, the block's unsigned codes are
+// unpacked once into a panel [K / 4, NR] of i32, each holding four codes of
+// one row (k-major: lanes × lanes blocks transposed in registers), beside its
+// scales, zero points or minimums per group [groups, NR]. The microkernel
+// keeps MR × NR / lanes i32 sums and as many f32 accumulators: for each quad
+// of k, NR / lanes loads of the panel and MR broadcasts of a token's four
+// activation codes feed MR × NR / lanes dot products (vpdpbusd: 4 products
+// per lane). With zero point z and X the sum of the token's codes over the
+// group, a group's sums start at -z·X, so that at its end they hold
+// Σ_k q_k (u_k - z) exactly; they are then converted and scaled into the
+// accumulators (min schemes add m·X). y = s_x · acc (+ b) with no
+// horizontal sums: against the dot-product blocks, one conversion and one
+// FMA per group serve the 16 rows of a lane vector, not one row.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/cpu/LinearKernelEmitter.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace nibble;
+
+LinearKernelEmitter::IntegerPanel
+LinearKernelEmitter::emitIntegerPanel(OpBuilder &b, Location loc, Value n0) {
+  int64_t panelRows = config.panelRows;
+  int64_t groups = sig.reduction / sig.groupSize();
+  auto alloc = [&](int64_t size, Type elementType) -> Value {
+    return memref::AllocOp::create(
+        b, loc, MemRefType::get({size, panelRows}, elementType),
+        b.getI64IntegerAttr(64));
+  };
+  IntegerPanel panel;
+  panel.codes = alloc(sig.reduction / 4, b.getI32Type());
+  panel.scales = alloc(groups, b.getF32Type());
+  if (sig.hasMins)
+    panel.mins = alloc(groups, b.getF32Type());
+  else if (!sig.scheme.getSymmetric())
+    panel.zeros = alloc(groups, b.getI32Type());
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+
+  // The factors of each row and group, as the dot-product blocks take them.
+  scf::ForOp::create(
+      b, loc, zero, index(b, loc, groups), one, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, panelRows), one, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value r, ValueRange) {
+              Value row = arith::AddIOp::create(b, loc, n0, r);
+              memref::StoreOp::create(b, loc, emitScale(b, loc, row, g),
+                                      panel.scales, ValueRange{g, r});
+              if (panel.mins)
+                memref::StoreOp::create(b, loc, emitMin(b, loc, row, g),
+                                        panel.mins, ValueRange{g, r});
+              if (panel.zeros)
+                memref::StoreOp::create(b, loc, emitZero(b, loc, row, g),
+                                        panel.zeros, ValueRange{g, r});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+
+  // Codes: a chunk of `lanes` rows is lanes × lanes quads, transposed so
+  // that quad j of the chunk holds the rows' codes side by side.
+  auto quadsType = VectorType::get({lanes}, b.getI32Type());
+  auto squareType = VectorType::get({lanes, lanes}, b.getI32Type());
+  Value zeroSquare = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(squareType, b.getI32IntegerAttr(0)));
+  for (int64_t column = 0; column < panelRows; column += lanes) {
+    SmallVector<Value> rows;
+    for (int64_t r = 0; r < lanes; ++r)
+      rows.push_back(
+          arith::AddIOp::create(b, loc, n0, index(b, loc, column + r))
+              .getResult());
+    scf::ForOp::create(
+        b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
+        ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+          Value square = zeroSquare;
+          for (int64_t r = 0; r < lanes; ++r) {
+            Value quads = vector::BitCastOp::create(
+                b, loc, quadsType, emitUnsignedCodes(b, loc, rows[r], k));
+            square = vector::InsertOp::create(b, loc, quads, square,
+                                              ArrayRef<int64_t>{r});
+          }
+          Value transposed = vector::TransposeOp::create(
+              b, loc, square, ArrayRef<int64_t>{1, 0});
+          Value firstQuad = arith::DivUIOp::create(b, loc, k, index(b, loc, 4));
+          for (int64_t j = 0; j < lanes; ++j) {
+            Value quads = vector::ExtractOp::create(b, loc, transposed,
+                                                    ArrayRef<int64_t>{j});
+            Value quad =
+                arith::AddIOp::create(b, loc, firstQuad, index(b, loc, j));
+            vector::StoreOp::create(b, loc, quads, panel.codes,
+                                    ValueRange{quad, index(b, loc, column)});
+          }
+          scf::YieldOp::create(b, loc);
+        });
+  }
+  return panel;
+}
+
+void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
+                                                const IntegerPanel &panel,
+                                                const QuantizedInput &input,
+                                                Value n0, Value m0) {
+  int64_t tokens = config.panelTokens;
+  int64_t vectorsPerRow = config.panelRows / lanes;
+  int64_t groupSize = sig.groupSize();
+  int64_t quadsPerGroup = groupSize / 4;
+  // Quads per iteration of the loop over a group (unrolled).
+  int64_t unroll = std::gcd(quadsPerGroup, int64_t(8));
+  VectorType f32Type = f32Vector(b);
+  auto i32Type = VectorType::get({lanes}, b.getI32Type());
+  auto bytesType = VectorType::get({4 * lanes}, b.getI8Type());
+  auto quadType = VectorType::get({4}, b.getI8Type());
+  auto oneWordType = VectorType::get({1}, b.getI32Type());
+  Value zeroF32 = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
+  Value zeroI32 = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(0)));
+  SmallVector<Value> tokenIndex, columns;
+  for (int64_t t = 0; t < tokens; ++t)
+    tokenIndex.push_back(
+        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  for (int64_t v = 0; v < vectorsPerRow; ++v)
+    columns.push_back(index(b, loc, v * lanes));
+
+  SmallVector<Value> init(tokens * vectorsPerRow, zeroF32);
+  auto groupLoop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), index(b, loc, sig.reduction / groupSize),
+      index(b, loc, 1), init,
+      [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
+        SmallVector<Value> scales, factors, totals;
+        for (Value column : columns) {
+          scales.push_back(vector::LoadOp::create(b, loc, f32Type, panel.scales,
+                                                  ValueRange{g, column}));
+          if (panel.mins || panel.zeros)
+            factors.push_back(vector::LoadOp::create(
+                b, loc, panel.mins ? f32Type : i32Type,
+                panel.mins ? panel.mins : panel.zeros, ValueRange{g, column}));
+          else if (!sig.hasMins)
+            factors.push_back(splat(b, loc, emitZero(b, loc, n0, g)));
+        }
+        for (Value token : tokenIndex)
+          totals.push_back(memref::LoadOp::create(b, loc, input.groupTotals,
+                                                  ValueRange{token, g}));
+        // The group's sums start at -z·X (zero at a min scheme's).
+        SmallVector<Value> sumsInit;
+        for (int64_t t = 0; t < tokens; ++t) {
+          Value negated;
+          if (!sig.hasMins)
+            negated =
+                splat(b, loc,
+                      arith::SubIOp::create(b, loc,
+                                            arith::ConstantIntOp::create(
+                                                b, loc, b.getI32Type(), 0),
+                                            totals[t]));
+          for (int64_t v = 0; v < vectorsPerRow; ++v)
+            sumsInit.push_back(
+                sig.hasMins ? zeroI32
+                            : arith::MulIOp::create(b, loc, factors[v], negated)
+                                  .getResult());
+        }
+        Value firstQuad =
+            arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
+        auto quadLoop = scf::ForOp::create(
+            b, loc, firstQuad,
+            arith::AddIOp::create(b, loc, firstQuad,
+                                  index(b, loc, quadsPerGroup)),
+            index(b, loc, unroll), sumsInit,
+            [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
+              SmallVector<Value> next(sums.begin(), sums.end());
+              for (int64_t u = 0; u < unroll; ++u) {
+                Value quad =
+                    arith::AddIOp::create(b, loc, q0, index(b, loc, u));
+                Value k = arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
+                SmallVector<Value> codes;
+                for (Value column : columns)
+                  codes.push_back(vector::BitCastOp::create(
+                      b, loc, bytesType,
+                      vector::LoadOp::create(b, loc, i32Type, panel.codes,
+                                             ValueRange{quad, column})));
+                for (int64_t t = 0; t < tokens; ++t) {
+                  // The token's four codes at k on every lane.
+                  Value word = vector::BitCastOp::create(
+                      b, loc, oneWordType,
+                      vector::LoadOp::create(b, loc, quadType, input.codes,
+                                             ValueRange{tokenIndex[t], k}));
+                  Value activations = vector::BitCastOp::create(
+                      b, loc, bytesType,
+                      vector::BroadcastOp::create(
+                          b, loc, i32Type,
+                          vector::ExtractOp::create(b, loc, word,
+                                                    ArrayRef<int64_t>{0})));
+                  for (int64_t v = 0; v < vectorsPerRow; ++v) {
+                    Value &sum = next[t * vectorsPerRow + v];
+                    sum =
+                        func::CallOp::create(
+                            b, loc, dot, ValueRange{sum, codes[v], activations})
+                            .getResult(0);
+                  }
+                }
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        SmallVector<Value> next(accs.begin(), accs.end());
+        for (int64_t t = 0; t < tokens; ++t) {
+          Value floatTotal;
+          if (sig.hasMins)
+            floatTotal = splat(
+                b, loc,
+                arith::SIToFPOp::create(b, loc, b.getF32Type(), totals[t]));
+          for (int64_t v = 0; v < vectorsPerRow; ++v) {
+            Value &acc = next[t * vectorsPerRow + v];
+            Value exact = arith::SIToFPOp::create(
+                b, loc, f32Type, quadLoop.getResult(t * vectorsPerRow + v));
+            acc = vector::FMAOp::create(b, loc, exact, scales[v], acc);
+            if (sig.hasMins)
+              acc = vector::FMAOp::create(b, loc, floatTotal, factors[v], acc);
+          }
+        }
+        scf::YieldOp::create(b, loc, next);
+      });
+
+  for (int64_t v = 0; v < vectorsPerRow; ++v) {
+    Value column = arith::AddIOp::create(b, loc, n0, columns[v]);
+    Value biasVector;
+    if (bias) {
+      Type elementType = cast<MemRefType>(bias.getType()).getElementType();
+      biasVector = vector::LoadOp::create(
+          b, loc, VectorType::get({lanes}, elementType), bias, column);
+      if (!elementType.isF32())
+        biasVector = arith::ExtFOp::create(b, loc, f32Type, biasVector);
+    }
+    for (int64_t t = 0; t < tokens; ++t) {
+      Value tokenScale = memref::LoadOp::create(b, loc, input.scales,
+                                                ValueRange{tokenIndex[t]});
+      Value sum = arith::MulFOp::create(
+          b, loc, groupLoop.getResult(t * vectorsPerRow + v),
+          splat(b, loc, tokenScale));
+      if (biasVector)
+        sum = arith::AddFOp::create(b, loc, sum, biasVector);
+      vector::StoreOp::create(b, loc, sum, y,
+                              ValueRange{tokenIndex[t], column});
+    }
+  }
+}

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/MallocSettings.h"
 #include "runtime/ModelAbiCheck.h"
 #include "runtime/SafeTensors.h"
 #include "runtime/Status.h"
@@ -259,6 +260,7 @@ nibble_status finishOpen(std::unique_ptr<nibble_model> model,
   if (nibble_status status = model->load(weightsDir))
     return status;
   model->abi->set_parallel_runner(nibble_parallel_for);
+  nibble::runtime::keepFreedBuffersForReuse();
   *out = model.release();
   return NIBBLE_OK;
 }

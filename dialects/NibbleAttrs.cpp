@@ -49,7 +49,8 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  Granularity granularity, int64_t groupSize,
                                  CodeOffset offset, Type scaleType,
                                  int64_t doubleQuantGroup,
-                                 ActivationScheme activation) {
+                                 ActivationScheme activation,
+                                 int64_t activationGroup) {
   switch (format) {
   case WeightFormat::Int:
     if (bits < 2 || bits > 8)
@@ -88,6 +89,14 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (offset == CodeOffset::Min && doubleQuantGroup > 0)
     return emitError() << "float minimums are stored in the scale type; they "
                           "cannot be combined with double_quant";
+  if (activationGroup < 0)
+    return emitError() << "activation group must be positive, found "
+                       << activationGroup;
+  if (activationGroup > 0 && activation != ActivationScheme::Int8Dynamic &&
+      activation != ActivationScheme::FP8Dynamic)
+    return emitError() << "act_group needs a dynamic activation scheme "
+                          "(int8_dynamic or fp8_dynamic), found "
+                       << stringifyActivationScheme(activation);
   return success();
 }
 
@@ -140,6 +149,7 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   Type scaleType = Float32Type::get(ctx);
   int64_t doubleQuantGroup = 0;
   ActivationScheme activation = ActivationScheme::None;
+  int64_t activationGroup = 0;
 
   if (parser.parseLess())
     return {};
@@ -241,6 +251,9 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
         return {};
       }
       activation = *parsed;
+    } else if (key == "act_group") {
+      if (parseIntValue(parser, activationGroup))
+        return {};
     } else {
       parser.emitError(keyLoc, "unknown scheme parameter '") << key << "'";
       return {};
@@ -248,9 +261,9 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   }
   if (parser.parseGreater())
     return {};
-  return parser.getChecked<SchemeAttr>(ctx, format, bits, granularity,
-                                       groupSize, offset, scaleType,
-                                       doubleQuantGroup, activation);
+  return parser.getChecked<SchemeAttr>(
+      ctx, format, bits, granularity, groupSize, offset, scaleType,
+      doubleQuantGroup, activation, activationGroup);
 }
 
 void SchemeAttr::print(AsmPrinter &printer) const {
@@ -277,5 +290,7 @@ void SchemeAttr::print(AsmPrinter &printer) const {
     printer << ", double_quant = " << getDoubleQuantGroup();
   if (getActivation() != ActivationScheme::None)
     printer << ", act = " << stringifyActivationScheme(getActivation());
+  if (getActivationGroup() > 0)
+    printer << ", act_group = " << getActivationGroup();
   printer << ">";
 }

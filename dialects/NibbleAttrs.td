@@ -88,6 +88,10 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     - `double_quant = D`: scales stored as 8-bit codes with one f32 scale per
       D consecutive scales (QLoRA-style);
     - `act = none|int8_dynamic|int8_static|fp8_dynamic` (default none);
+    - `act_group = G` (dynamic activation schemes only): one activation
+      scale per G consecutive values of a token along K instead of one per
+      token, as ggml's Q8_0 blocks (G = 32) quantize a matmul's input;
+      K must be a multiple of G;
     - `bits = B` and `format = int|nf4|fp4|fp8` (mostly to override a
       preset; `nf4` and `fp4` set 4 bits, `fp8` sets 8).
 
@@ -104,6 +108,7 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     #nibble.scheme<nf4, group = 64, sym, double_quant = 256>
     #nibble.scheme<w4, group = 32, asym, scale = f16>
     #nibble.scheme<w4, group = 32, min, scale = f16>
+    #nibble.scheme<w4, group = 32, sym, act = int8_dynamic, act_group = 32>
     ```
   }];
   let parameters = (ins
@@ -114,7 +119,8 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     "::nibble::CodeOffset":$offset,
     "::mlir::Type":$scaleType,
     "int64_t":$doubleQuantGroup,
-    "::nibble::ActivationScheme":$activation
+    "::nibble::ActivationScheme":$activation,
+    "int64_t":$activationGroup
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -131,6 +137,11 @@ def Nibble_SchemeAttr : AttrDef<Nibble_Dialect, "Scheme"> {
     bool hasMins() const { return getOffset() == CodeOffset::Min; }
     /// Whether scales are double-quantized.
     bool hasDoubleQuant() const { return getDoubleQuantGroup() > 0; }
+    /// Activation values along K that share a scale, for a reduction size
+    /// `k`: act_group, or k (one scale per token).
+    int64_t getActivationGroupSize(int64_t k) const {
+      return getActivationGroup() > 0 ? getActivationGroup() : k;
+    }
   }];
 }
 

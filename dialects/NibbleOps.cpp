@@ -171,6 +171,10 @@ LogicalResult QLinearOp::verify() {
       k % scheme.getGroupSize() != 0)
     return emitOpError("K = ") << k << " is not a multiple of the group size "
                                << scheme.getGroupSize();
+  if (k % scheme.getActivationGroupSize(k) != 0)
+    return emitOpError("K = ")
+           << k << " is not a multiple of the activation group size "
+           << scheme.getActivationGroup();
   int64_t packedK = k * container / 8;
   std::string why = std::to_string(scheme.getBits()) + "-bit codes in " +
                     std::to_string(container) + "-bit containers";

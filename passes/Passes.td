@@ -51,6 +51,9 @@ def NibbleRTN : Pass<"nibble-rtn", "mlir::ModuleOp"> {
                         "int8_dynamic", "int8 per token"),
              clEnumValN(::nibble::ActivationScheme::FP8Dynamic,
                         "fp8_dynamic", "fp8 e4m3 per token"))}]>,
+    Option<"activationGroup", "act-group", "int64_t", "0",
+           "Activation values along K that share a scale (0 = one per "
+           "token; needs a dynamic act)">,
     Option<"scaleSearch", "search", "std::string", "\"absmax\"",
            "Scale search: absmax (cover the range) or mse (search the "
            "clipping ratio with the least squared error)">,
@@ -60,7 +63,7 @@ def NibbleRTN : Pass<"nibble-rtn", "mlir::ModuleOp"> {
     Option<"schemeText", "scheme", "std::string", "\"\"",
            "A #nibble.scheme body, e.g. \"w4, group = 32\", for the linears "
            "without a scheme of their own (instead of format, bits, group, "
-           "sym, scale-type, double-quant and act)">,
+           "sym, scale-type, double-quant, act and act-group)">,
   ];
 }
 

@@ -224,7 +224,8 @@ FailureOr<SchemeAttr> NibbleRTNPass::getOptionScheme() {
       emitError, ctx, format.getValue(), schemeBits, granularity,
       group > 0 ? int64_t(group) : 0,
       symmetric ? CodeOffset::Symmetric : CodeOffset::ZeroPoint, scale,
-      doubleQuant.getValue(), activation.getValue());
+      doubleQuant.getValue(), activation.getValue(),
+      activationGroup.getValue());
   if (!scheme)
     return failure();
   return scheme;

@@ -709,6 +709,10 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       whyNot = "fp8 activations have no kernel (not yet built)";
       return failure();
     }
+    if (sig.scheme.getActivationGroup() > 0) {
+      whyNot = "activation groups (act_group) have no kernel (not yet built)";
+      return failure();
+    }
   } else {
     Type weightType = sig.weightOperands.front().getElementType();
     if (!weightType.isF32() && !weightType.isF16() && !weightType.isBF16()) {

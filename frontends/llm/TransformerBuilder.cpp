@@ -253,7 +253,8 @@ Value ModuleBuilder::linearOver(Value x, StringRef weightName,
       builder.getContext(), WeightFormat::Int, layout.bits, Granularity::Group,
       layout.groupSize,
       layout.hasMins ? CodeOffset::Min : CodeOffset::Symmetric, scaleType,
-      /*doubleQuantGroup=*/0, options.packedActivations);
+      /*doubleQuantGroup=*/0, options.packedActivations,
+      /*activationGroup=*/0);
   int64_t groups = in / layout.groupSize;
   Value codes =
       weight(packedTensorName(weightName, "qweight"),

@@ -142,8 +142,8 @@ static FailureOr<Value> buildQLinear(ImportContext &ctx,
       emitError, mctx, WeightFormat::Int, weight.bits, granularity,
       std::max<int64_t>(weight.groupSize, 0),
       weight.symmetric ? CodeOffset::Symmetric : CodeOffset::ZeroPoint,
-      weight.scaleType, /*doubleQuantGroup=*/int64_t(0),
-      ActivationScheme::None);
+      weight.scaleType, /*doubleQuantGroup=*/int64_t(0), ActivationScheme::None,
+      /*activationGroup=*/int64_t(0));
   if (!scheme)
     return failure();
   unsigned container = scheme.getContainerBits();

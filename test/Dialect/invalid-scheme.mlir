@@ -65,3 +65,18 @@ func.func @bits_key_negative() attributes {s = #nibble.scheme<w4a16, bits = -3>}
 // An override is checked like the field it replaces.
 // expected-error @+1 {{integer weights must have 2 to 8 bits, found 12}}
 func.func @bits_key_range() attributes {s = #nibble.scheme<w8a16, bits = 12>} { return }
+
+// -----
+
+// expected-error @+1 {{act_group needs a dynamic activation scheme (int8_dynamic or fp8_dynamic), found int8_static}}
+func.func @act_group_static() attributes {s = #nibble.scheme<w8, act = int8_static, act_group = 32>} { return }
+
+// -----
+
+// expected-error @+1 {{act_group needs a dynamic activation scheme (int8_dynamic or fp8_dynamic), found none}}
+func.func @act_group_float() attributes {s = #nibble.scheme<w8, act_group = 32>} { return }
+
+// -----
+
+// expected-error @+1 {{activation group must be positive, found -32}}
+func.func @act_group_negative() attributes {s = #nibble.scheme<w8a8, act_group = -32>} { return }

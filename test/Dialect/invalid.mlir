@@ -90,6 +90,14 @@ func.func @qlinear_group_divides_k(%x: tensor<4x48xf32>, %w: tensor<8x24xi8>, %s
 
 // -----
 
+func.func @qlinear_act_group_divides_k(%x: tensor<4x48xf32>, %w: tensor<8x48xi8>, %s: tensor<8x1xf32>) {
+  // expected-error @+1 {{K = 48 is not a multiple of the activation group size 32}}
+  %0 = nibble.qlinear %x, %w, %s scheme <w8, channel, act = int8_dynamic, act_group = 32> : (tensor<4x48xf32>, tensor<8x48xi8>, tensor<8x1xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @qlinear_packed_shape(%x: tensor<4x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x2xf32>) {
   // expected-error @+1 {{packed weight must have shape [8, 32] (4-bit codes in 4-bit containers), found [8, 64]}}
   %0 = nibble.qlinear %x, %w, %s scheme <w4, group = 32> : (tensor<4x64xf32>, tensor<8x64xi8>, tensor<8x2xf32>) -> tensor<4x8xf32>

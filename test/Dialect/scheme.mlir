@@ -29,6 +29,9 @@
 // CHECK-SAME: s8 = #nibble.scheme<w4, group = 32, min, scale = f16>
 // CHECK-SAME: s9 = #nibble.scheme<w6, group = 16, min>
 // CHECK-SAME: sa = #nibble.scheme<w4, group = 32, sym>
+// CHECK-SAME: sb = #nibble.scheme<w4, group = 32, min, scale = f16, act = int8_dynamic, act_group = 32>
+// CHECK-SAME: sc = #nibble.scheme<w8, channel, sym, act = fp8_dynamic, act_group = 64>
+// CHECK-SAME: sd = #nibble.scheme<w8, channel, sym, act = int8_dynamic>
 func.func @schemes() attributes {
   s0 = #nibble.scheme<w8>,
   s1 = #nibble.scheme<w4, group = 128, sym>,
@@ -41,6 +44,9 @@ func.func @schemes() attributes {
   s8 = #nibble.scheme<w4, group = 32, scale = f16, min>,
   s9 = #nibble.scheme<w6, min, group = 16>,
   sa = #nibble.scheme<w4, min, group = 32, sym>,
+  sb = #nibble.scheme<w4, act_group = 32, group = 32, min, scale = f16, act = int8_dynamic>,
+  sc = #nibble.scheme<w8, act = fp8_dynamic, act_group = 64>,
+  sd = #nibble.scheme<w8a8, act_group = 0>,
   p0 = #nibble.scheme<w4a16>,
   p1 = #nibble.scheme<w8a16>,
   p2 = #nibble.scheme<w8a8>,

@@ -216,13 +216,33 @@ float activationMax(ActivationScheme scheme) {
   return scheme == ActivationScheme::FP8Dynamic ? 448.0f : 127.0f;
 }
 
-/// `input` quantized and dequantized as `scheme` says (a no-op for none).
+/// `input` quantized and dequantized as `scheme` says (a no-op for none),
+/// with one scale per `group` values along the last dimension (0: one per
+/// row).
 Value emitFakeQuantizedActivation(OpBuilder &b, Location loc, Value input,
-                                  ActivationScheme scheme, Value inputScale) {
+                                  ActivationScheme scheme, Value inputScale,
+                                  int64_t group = 0) {
   if (scheme == ActivationScheme::None)
     return input;
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
+  int64_t k = type.getShape().back();
+  if (group > 0 && group < k) {
+    // [..., K] as [..., K / group, group]: each group is a row.
+    SmallVector<int64_t> shape(type.getShape());
+    shape.back() = k / group;
+    shape.push_back(group);
+    SmallVector<ReassociationIndices> split;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      split.push_back({i});
+    split.push_back({rank - 1, rank});
+    Value groups = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), input,
+        split);
+    Value quantized =
+        emitFakeQuantizedActivation(b, loc, groups, scheme, inputScale);
+    return tensor::CollapseShapeOp::create(b, loc, type, quantized, split);
+  }
   MLIRContext *ctx = b.getContext();
   Value init = emptyLike(b, loc, type, input);
   SmallVector<Value> inputs = {input};
@@ -498,9 +518,9 @@ struct LowerQLinear : public OpRewritePattern<QLinearOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type floatType = op.getInput().getType().getElementType();
-    Value input = emitFakeQuantizedActivation(rewriter, loc, op.getInput(),
-                                              op.getScheme().getActivation(),
-                                              op.getInputScale());
+    Value input = emitFakeQuantizedActivation(
+        rewriter, loc, op.getInput(), op.getScheme().getActivation(),
+        op.getInputScale(), op.getScheme().getActivationGroup());
     Value weight = emitDequantizedWeight(rewriter, loc, op, floatType);
     rewriter.replaceOp(op, emitLinear(rewriter, loc, input, weight,
                                       op.getBias(), op.getResult().getType()));

@@ -125,6 +125,23 @@ func.func @qlinear_int8_dynamic(%x: tensor<4x64xf32>, %w: tensor<8x64xi8>, %s: t
 
 // -----
 
+// Activation groups (act_group = 32): x [?, 64] viewed as [?, 2, 32], one
+// absmax and scale per group, then back to [?, 64] for the product.
+// CHECK-LABEL: func.func @qlinear_int8_activation_groups
+// CHECK: %[[GROUPS:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 32] : tensor<?x64xf32> into tensor<?x2x32xf32>
+// CHECK: %[[AMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%[[GROUPS]] : tensor<?x2x32xf32>) outs(%{{.*}} : tensor<?x2xf32>)
+// CHECK: %[[XQ:.*]] = linalg.generic {{.*}} ins(%[[GROUPS]], %[[AMAX]] : tensor<?x2x32xf32>, tensor<?x2xf32>)
+// CHECK: math.roundeven
+// CHECK: %[[X:.*]] = tensor.collapse_shape %[[XQ]] {{\[\[}}0], [1, 2]] : tensor<?x2x32xf32> into tensor<?x64xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[X]], %{{.*}} : tensor<?x64xf32>, tensor<8x64xf32>)
+func.func @qlinear_int8_activation_groups(%x: tensor<?x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x1xf32>) -> tensor<?x8xf32> {
+  %0 = nibble.qlinear %x, %w, %s scheme <w8, act = int8_dynamic, act_group = 32> : (tensor<?x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @quantize_dequantize
 // CHECK: arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK: } -> tensor<4x1xf32>

@@ -268,3 +268,17 @@ func.func @integer_panels(%x: tensor<16x64xf32>, %w: tensor<16x32xi8>, %s: tenso
   %y = nibble.qlinear %x, %w, %s zero_points %z scheme <w4, group = 32, asym, act = int8_dynamic> : (tensor<16x64xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16x2xi8>) -> tensor<16x16xf32>
   return %y : tensor<16x16xf32>
 }
+
+// -----
+
+// One activation scale per group of a token (act_group) has no kernel yet:
+// the linear stays on the reference lowering.
+
+// CHECK-LABEL: func.func @activation_groups
+// CHECK: nibble.qlinear
+// CHECK-NOT: nibble.kernel_call
+func.func @activation_groups(%x: tensor<2x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x1xf32>) -> tensor<2x8xf32> {
+  // expected-remark @below {{reference lowering: activation groups (act_group) have no kernel (not yet built)}}
+  %y = nibble.qlinear %x, %w, %s scheme <w8, channel, act = int8_dynamic, act_group = 32> : (tensor<2x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

@@ -19,8 +19,8 @@ Packing.h for the bit layout, Quantizer.h for the code semantics), and checks
    - for absmax scales, |W - Ŵ| <= D elementwise with the D the math gives
      (see `error_bound`);
 3. nibble-run's output y against y_ref = x̂·Ŵᵀ + b computed in float64, where
-   x̂ is x fake-quantized per token as the scheme's activation mode says (x
-   itself without one):
+   x̂ is x fake-quantized per token (per act_group values of a token) as the
+   scheme's activation mode says (x itself without one):
        |y - y_ref| <= 1e-5 · max|y_ref| + 1e-6
    (nibble dequantizes and accumulates in float32 over K = 128 terms; the
    relative 1e-5 leaves room for that rounding and nothing else).
@@ -39,11 +39,12 @@ SCHEMES = {}
 
 
 def scheme(name, fmt="int", bits=None, group=128, sym=True, scale_type="f32",
-           dq=0, act="none", search="absmax"):
+           dq=0, act="none", search="absmax", act_group=0):
     if bits is None:
         bits = {"int": 4, "nf4": 4, "fp4": 4, "fp8": 8}[fmt]
     SCHEMES[name] = dict(fmt=fmt, bits=bits, group=group, sym=sym,
-                         scale_type=scale_type, dq=dq, act=act, search=search)
+                         scale_type=scale_type, dq=dq, act=act, search=search,
+                         act_group=act_group)
 
 
 scheme("w8_channel", bits=8, group=0)
@@ -64,6 +65,8 @@ scheme("w4_g32_bf16", bits=4, group=32, scale_type="bf16")
 scheme("w4_g32_asym_dq8", bits=4, group=32, sym=False, dq=8)
 scheme("w8_channel_a8", bits=8, group=0, act="int8_dynamic")
 scheme("fp8_channel_afp8", fmt="fp8", group=0, act="fp8_dynamic")
+scheme("w8_channel_a8_g32", bits=8, group=0, act="int8_dynamic", act_group=32)
+scheme("w4_g32_a8_g16", bits=4, group=32, act="int8_dynamic", act_group=16)
 scheme("w4_g32_mse", bits=4, group=32, search="mse")
 
 
@@ -185,15 +188,20 @@ def round_to_e4m3(v):
     return np.copysign(magnitudes[pick], v)
 
 
-def fake_quantize_activation(x, act):
-    """x (float32 [M, K]) quantized and dequantized per token as NibbleOps.td
-    says, in the float32 arithmetic of the documented f32 scale:
+def fake_quantize_activation(x, act, group=0):
+    """x (float32 [M, K]) quantized and dequantized per token (with `group`
+    > 0: per `group` consecutive values of a token) as NibbleAttrs.td says,
+    in the float32 arithmetic of the documented f32 scale:
       - int8_dynamic: s = absmax/127, q = clamp(round_half_even(x/s), ±127);
       - fp8_dynamic: s = absmax/448, q = x/s rounded to the nearest e4m3
         value (ties to even);
     and x̂ = q · s (in float64)."""
     if act == "none":
         return x.astype(np.float64)
+    if group > 0:
+        m, k = x.shape
+        groups = fake_quantize_activation(x.reshape(m * k // group, group), act)
+        return groups.reshape(m, k)
     top = np.float32(127.0 if act == "int8_dynamic" else 448.0)
     s = np.abs(x).max(axis=-1, keepdims=True) / top
     assert s.dtype == np.float32 and np.all(s > 0)
@@ -348,7 +356,7 @@ def main():
     print(f"{name}: max |W - Ŵ| = {error.max():.3e} ({ratio_text})")
 
     # 3. The JIT's output against the decoded weights.
-    x_hat = fake_quantize_activation(x, spec["act"])
+    x_hat = fake_quantize_activation(x, spec["act"], spec["act_group"])
     ref = x_hat @ w_hat.T + bias.astype(np.float64)
     require(y.shape == ref.shape, f"output shape {y.shape}, expected "
             f"{ref.shape}")
@@ -361,6 +369,14 @@ def main():
         require(effect > 10 * tol,
                 f"activation quantization changes y by only {effect:.1e}")
         print(f"{name}: activation quantization changes y by {effect:.3e}")
+    if spec["act_group"] > 0:
+        # ... and per-group scales from one scale per token.
+        token_ref = (fake_quantize_activation(x, spec["act"]) @ w_hat.T +
+                     bias.astype(np.float64))
+        effect = np.abs(token_ref - ref).max()
+        require(effect > 10 * tol,
+                f"activation groups change y by only {effect:.1e}")
+        print(f"{name}: activation groups change y by {effect:.3e}")
     require(y_err <= tol, f"max |y - y_ref| = {y_err:.3e} > {tol:.1e}")
     print(f"{name}: max |y - y_ref| = {y_err:.3e} (tolerance {tol:.1e}) "
           "-> ok")

@@ -141,7 +141,7 @@ OwningOpRef<ModuleOp> qlinearModule(MLIRContext &context,
       SchemeAttr::get(&context, WeightFormat::Int, layout.bits,
                       Granularity::Group, layout.groupSize,
                       layout.hasMins ? CodeOffset::Min : CodeOffset::Symmetric,
-                      scaleType, 0, ActivationScheme::None);
+                      scaleType, 0, ActivationScheme::None, 0);
   Value y = QLinearOp::create(b, loc, resultType, func.getArgument(0), codes,
                               scales, Value(), mins, Value(), Value(), Value(),
                               scheme, nullptr);

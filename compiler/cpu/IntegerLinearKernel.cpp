@@ -33,6 +33,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Sequence.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace nibble;
 
@@ -74,20 +76,22 @@ SmallVector<int64_t> nibble::unpackedCodeOrder(int64_t chunk, int64_t perByte,
   return order;
 }
 
-Value LinearKernelEmitter::emitTokenScale(OpBuilder &b, Location loc,
-                                          Value source, Value m) {
+Value LinearKernelEmitter::emitActivationScale(OpBuilder &b, Location loc,
+                                               Value source, Value m,
+                                               Value start, int64_t length) {
   if (sig.activation() == ActivationScheme::Int8Static)
     return memref::LoadOp::create(b, loc, inputScale,
                                   ValueRange{index(b, loc, 0)});
-  // absmax over the token, NaN-propagating like the reference's maximumf.
+  // absmax over the values, NaN-propagating like the reference's maximumf.
   constexpr int64_t width = 16;
-  int64_t step = sig.reduction % width == 0 ? width : 4;
+  int64_t step = length % width == 0 ? width : 4;
   auto type = VectorType::get({step}, b.getF32Type());
   Value zeros = constantSplat(b, loc, type, b.getF32FloatAttr(0));
   auto loop = scf::ForOp::create(
-      b, loc, index(b, loc, 0), index(b, loc, sig.reduction),
-      index(b, loc, step), ValueRange{zeros},
-      [&](OpBuilder &b, Location loc, Value k, ValueRange max) {
+      b, loc, index(b, loc, 0), index(b, loc, length), index(b, loc, step),
+      ValueRange{zeros},
+      [&](OpBuilder &b, Location loc, Value offset, ValueRange max) {
+        Value k = arith::AddIOp::create(b, loc, start, offset);
         Value values =
             vector::LoadOp::create(b, loc, type, source, ValueRange{m, k});
         Value magnitude = math::AbsFOp::create(b, loc, values);
@@ -120,41 +124,62 @@ LinearKernelEmitter::QuantizedInput
 LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                                         Value tokens) {
   QuantizedInput input;
-  auto codesType =
-      MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getI8Type());
-  input.codes = memref::AllocOp::create(b, loc, codesType, ValueRange{tokens});
-  input.scales = memref::AllocOp::create(
-      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-      ValueRange{tokens});
+  auto alloc = [&](int64_t columns, Type elementType) -> Value {
+    return memref::AllocOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic, columns}, elementType),
+        ValueRange{tokens});
+  };
+  int64_t actGroup = sig.activationGroupSize();
   int64_t blockSize = scaleBlockSize();
   int64_t blocks = sig.reduction / blockSize;
-  input.groupSums = memref::AllocOp::create(
-      b, loc,
-      MemRefType::get({ShapedType::kDynamic, blocks * lanes}, b.getI32Type()),
-      ValueRange{tokens});
-  int64_t groupSize = sig.groupSize();
-  int64_t groupsPerBlock = blockSize / groupSize;
+  int64_t scaleGroup = sig.scaleGroupSize();
+  int64_t groupsPerBlock = blockSize / scaleGroup;
+  input.codes = alloc(sig.reduction, b.getI8Type());
+  input.scales = alloc(sig.reduction / actGroup, b.getF32Type());
+  input.groupSums = alloc(blocks * lanes, b.getI32Type());
+  if (sig.hasActivationGroups())
+    input.laneScales = alloc(blocks * lanes, b.getF32Type());
   if (hasIntegerPanels())
-    input.groupTotals = memref::AllocOp::create(
-        b, loc,
-        MemRefType::get({ShapedType::kDynamic, sig.reduction / groupSize},
-                        b.getI32Type()),
-        ValueRange{tokens});
+    input.groupTotals = alloc(sig.reduction / scaleGroup, b.getI32Type());
   // The order of the unpacked weight codes (see emitUnsignedCodes).
-  SmallVector<int64_t> order =
-      unpackedCodeOrder(chunk, perByte, sig.groupSize());
+  SmallVector<int64_t> order = unpackedCodeOrder(chunk, perByte, scaleGroup);
   auto valuesType = VectorType::get({chunk}, b.getF32Type());
   auto bytesType = VectorType::get({chunk}, b.getI8Type());
   auto sumsType = VectorType::get({lanes}, b.getI32Type());
   Value ones = constantSplat(b, loc, bytesType, b.getI8IntegerAttr(1));
   Value zeroSums = constantSplat(b, loc, sumsType, b.getI32IntegerAttr(0));
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  // The scales of token m's `size` values from k, `size` / 4 lanes per
+  // activation group when a group is shorter (values: size lanes).
+  auto scaleVector = [&](OpBuilder &b, Location loc, Value m, Value k,
+                         int64_t size, int64_t perValue) -> Value {
+    int64_t parts = std::max<int64_t>(1, size / actGroup);
+    Value firstGroup =
+        arith::DivUIOp::create(b, loc, k, index(b, loc, actGroup));
+    SmallVector<Value> vectors;
+    for (int64_t i = 0; i < parts; ++i) {
+      Value group = arith::AddIOp::create(b, loc, firstGroup, index(b, loc, i));
+      Value scale =
+          memref::LoadOp::create(b, loc, input.scales, ValueRange{m, group});
+      vectors.push_back(vector::BroadcastOp::create(
+          b, loc, VectorType::get({size / parts / perValue}, b.getF32Type()),
+          scale));
+    }
+    return concatenate(b, loc, std::move(vectors));
+  };
   scf::ForOp::create(
       b, loc, zero, tokens, one, ValueRange{},
       [&](OpBuilder &b, Location loc, Value m, ValueRange) {
-        Value scale = emitTokenScale(b, loc, x, m);
-        memref::StoreOp::create(b, loc, scale, input.scales, ValueRange{m});
-        Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
+        scf::ForOp::create(
+            b, loc, zero, index(b, loc, sig.reduction / actGroup), one,
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value a, ValueRange) {
+              Value start =
+                  arith::MulIOp::create(b, loc, a, index(b, loc, actGroup));
+              memref::StoreOp::create(
+                  b, loc, emitActivationScale(b, loc, x, m, start, actGroup),
+                  input.scales, ValueRange{m, a});
+              scf::YieldOp::create(b, loc);
+            });
         scf::ForOp::create(
             b, loc, zero, index(b, loc, blocks), one, ValueRange{},
             [&](OpBuilder &b, Location loc, Value g, ValueRange) {
@@ -170,7 +195,9 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                                                           ValueRange{m, k});
                     Value q = arith::FPToSIOp::create(
                         b, loc, bytesType,
-                        emitActivationCodes(b, loc, values, scales));
+                        emitActivationCodes(
+                            b, loc, values,
+                            scaleVector(b, loc, m, k, chunk, /*perValue=*/1)));
                     if (!llvm::equal(order, llvm::seq<int64_t>(0, chunk)))
                       q = vector::ShuffleOp::create(b, loc, q, q, order);
                     vector::StoreOp::create(b, loc, q, input.codes,
@@ -182,10 +209,17 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                     scf::YieldOp::create(b, loc, ValueRange{next});
                   });
               Value blockSums = chunks.getResult(0);
-              vector::StoreOp::create(
-                  b, loc, blockSums, input.groupSums,
-                  ValueRange{m, arith::MulIOp::create(b, loc, g,
-                                                      index(b, loc, lanes))});
+              Value column =
+                  arith::MulIOp::create(b, loc, g, index(b, loc, lanes));
+              vector::StoreOp::create(b, loc, blockSums, input.groupSums,
+                                      ValueRange{m, column});
+              // A block lies in one activation group or holds whole ones.
+              if (input.laneScales)
+                vector::StoreOp::create(
+                    b, loc,
+                    scaleVector(b, loc, m, groupStart,
+                                std::min(blockSize, chunk), /*perValue=*/4),
+                    input.laneScales, ValueRange{m, column});
               // Each group of the block lies on lanes / groupsPerBlock lanes.
               int64_t groupLanes = lanes / groupsPerBlock;
               for (int64_t i = 0; input.groupTotals && i < groupsPerBlock;
@@ -215,29 +249,42 @@ Value LinearKernelEmitter::emitFakeQuantizedInput(OpBuilder &b, Location loc,
   auto type =
       MemRefType::get({ShapedType::kDynamic, sig.reduction}, b.getF32Type());
   Value result = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
-  VectorType valuesType = f32Vector(b);
+  int64_t actGroup = sig.activationGroupSize();
+  int64_t width = std::gcd(int64_t(lanes), actGroup);
+  auto valuesType = VectorType::get({width}, b.getF32Type());
   Value zeros = constantSplat(b, loc, valuesType, b.getF32FloatAttr(0));
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   scf::ForOp::create(
       b, loc, zero, tokens, one, ValueRange{},
       [&](OpBuilder &b, Location loc, Value m, ValueRange) {
-        Value scale = emitTokenScale(b, loc, x, m);
-        Value scales = vector::BroadcastOp::create(b, loc, valuesType, scale);
-        // A zero scale gives zero, as in the reference.
-        Value isZero = arith::CmpFOp::create(
-            b, loc, arith::CmpFPredicate::OEQ, scale,
-            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
         scf::ForOp::create(
-            b, loc, zero, index(b, loc, sig.reduction), index(b, loc, lanes),
-            ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
-              Value values = vector::LoadOp::create(b, loc, valuesType, x,
-                                                    ValueRange{m, k});
-              Value q = emitActivationCodes(b, loc, values, scales);
-              Value dequantized = arith::MulFOp::create(b, loc, q, scales);
-              dequantized =
-                  arith::SelectOp::create(b, loc, isZero, zeros, dequantized);
-              vector::StoreOp::create(b, loc, dequantized, result,
-                                      ValueRange{m, k});
+            b, loc, zero, index(b, loc, sig.reduction / actGroup), one,
+            ValueRange{}, [&](OpBuilder &b, Location loc, Value a, ValueRange) {
+              Value start =
+                  arith::MulIOp::create(b, loc, a, index(b, loc, actGroup));
+              Value scale = emitActivationScale(b, loc, x, m, start, actGroup);
+              Value scales =
+                  vector::BroadcastOp::create(b, loc, valuesType, scale);
+              // A zero scale gives zero, as in the reference.
+              Value isZero = arith::CmpFOp::create(
+                  b, loc, arith::CmpFPredicate::OEQ, scale,
+                  arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+              scf::ForOp::create(
+                  b, loc, zero, index(b, loc, actGroup), index(b, loc, width),
+                  ValueRange{},
+                  [&](OpBuilder &b, Location loc, Value offset, ValueRange) {
+                    Value k = arith::AddIOp::create(b, loc, start, offset);
+                    Value values = vector::LoadOp::create(b, loc, valuesType, x,
+                                                          ValueRange{m, k});
+                    Value q = emitActivationCodes(b, loc, values, scales);
+                    Value dequantized =
+                        arith::MulFOp::create(b, loc, q, scales);
+                    dequantized = arith::SelectOp::create(b, loc, isZero, zeros,
+                                                          dequantized);
+                    vector::StoreOp::create(b, loc, dequantized, result,
+                                            ValueRange{m, k});
+                    scf::YieldOp::create(b, loc);
+                  });
               scf::YieldOp::create(b, loc);
             });
         scf::YieldOp::create(b, loc);
@@ -272,12 +319,12 @@ Value LinearKernelEmitter::emitUnsignedCodes(OpBuilder &b, Location loc,
     parts.push_back(code);
   }
   Value codes = concatenate(b, loc, std::move(parts));
-  if (sig.groupSize() >= chunk || perByte == 1)
+  if (sig.scaleGroupSize() >= chunk || perByte == 1)
     return codes;
   // Several groups per chunk: their codes p-major within each group. Code c
   // is at p * bytes + c / P of the concatenation, p = c % P.
   SmallVector<int64_t> mask;
-  for (int64_t code : unpackedCodeOrder(chunk, perByte, sig.groupSize()))
+  for (int64_t code : unpackedCodeOrder(chunk, perByte, sig.scaleGroupSize()))
     mask.push_back(code % perByte * bytes + code / perByte);
   return vector::ShuffleOp::create(b, loc, codes, codes, mask);
 }
@@ -322,23 +369,35 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
 
   int64_t blockSize = scaleBlockSize();
   int64_t blocks = sig.reduction / blockSize;
-  int64_t groupsPerChunk = std::max<int64_t>(1, chunk / sig.groupSize());
-  // The scales (zero points) of a block's groups, each over its lanes.
+  // A block holds whole weight groups (each on its own lanes) or lies in
+  // one (shorter activation groups).
+  int64_t weightGroupsPerBlock =
+      std::max<int64_t>(1, blockSize / sig.groupSize());
+  // The scales (zero points) of a block's weight groups, each over its lanes.
   auto groupVector = [&](OpBuilder &b, Location loc, Value block,
                          llvm::function_ref<Value(Value)> factor) {
     SmallVector<Value> parts;
-    for (int64_t i = 0; i < groupsPerChunk; ++i) {
-      Value group = groupsPerChunk == 1
-                        ? block
-                        : arith::AddIOp::create(
-                              b, loc,
-                              arith::MulIOp::create(
-                                  b, loc, block, index(b, loc, groupsPerChunk)),
-                              index(b, loc, i))
-                              .getResult();
+    for (int64_t i = 0; i < weightGroupsPerBlock; ++i) {
+      Value group =
+          blockSize < sig.groupSize()
+              ? arith::DivUIOp::create(
+                    b, loc,
+                    arith::MulIOp::create(b, loc, block,
+                                          index(b, loc, blockSize)),
+                    index(b, loc, sig.groupSize()))
+                    .getResult()
+          : weightGroupsPerBlock == 1
+              ? block
+              : arith::AddIOp::create(
+                    b, loc,
+                    arith::MulIOp::create(b, loc, block,
+                                          index(b, loc, weightGroupsPerBlock)),
+                    index(b, loc, i))
+                    .getResult();
       Value value = factor(group);
       parts.push_back(vector::BroadcastOp::create(
-          b, loc, VectorType::get({lanes / groupsPerChunk}, value.getType()),
+          b, loc,
+          VectorType::get({lanes / weightGroupsPerBlock}, value.getType()),
           value));
     }
     return concatenate(b, loc, std::move(parts));
@@ -386,11 +445,35 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
           activationSums.push_back(
               vector::LoadOp::create(b, loc, i32Type, input.groupSums,
                                      ValueRange{tokenIndex[t], sumsColumn}));
-        // With minimums, the activation sums as f32, shared by the rows.
+        // With activation groups, each lane's activation scale s_a: the
+        // block's sums are scaled by s·s_a (minimums: m·s_a·X) here rather
+        // than by one token scale at the end.
+        SmallVector<Value> laneScales;
+        if (input.laneScales)
+          for (unsigned t = 0; t < count; ++t)
+            laneScales.push_back(
+                vector::LoadOp::create(b, loc, f32Type, input.laneScales,
+                                       ValueRange{tokenIndex[t], sumsColumn}));
+        // The block's scale of row r and token t.
+        auto rowTokenScale = [&](Value scale, unsigned t) -> Value {
+          return laneScales.empty()
+                     ? scale
+                     : arith::MulFOp::create(b, loc, scale, laneScales[t])
+                           .getResult();
+        };
+        // With minimums, the activation sums as f32 (times s_a), shared by
+        // the rows.
         SmallVector<Value> floatSums;
         if (sig.hasMins)
-          for (Value sums : activationSums)
-            floatSums.push_back(arith::SIToFPOp::create(b, loc, f32Type, sums));
+          for (unsigned t = 0; t < count; ++t) {
+            Value sums =
+                arith::SIToFPOp::create(b, loc, f32Type, activationSums[t]);
+            floatSums.push_back(
+                laneScales.empty()
+                    ? sums
+                    : arith::MulFOp::create(b, loc, sums, laneScales[t])
+                          .getResult());
+          }
         SmallVector<Value> next(accs.begin(), accs.end());
         for (unsigned r = 0; r < rows; ++r) {
           Value scale = groupVector(b, loc, g, [&](Value group) {
@@ -406,7 +489,7 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
               acc = vector::FMAOp::create(
                   b, loc,
                   arith::SIToFPOp::create(b, loc, f32Type, sums[t * rows + r]),
-                  scale, acc);
+                  rowTokenScale(scale, t), acc);
               acc = vector::FMAOp::create(b, loc, floatSums[t], min, acc);
             }
             continue;
@@ -421,20 +504,25 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
                 arith::SubIOp::create(b, loc, sums[t * rows + r], offset);
             Value value = arith::SIToFPOp::create(b, loc, f32Type, exact);
             Value &acc = next[t * rows + r];
-            acc = vector::FMAOp::create(b, loc, value, scale, acc);
+            acc = vector::FMAOp::create(b, loc, value, rowTokenScale(scale, t),
+                                        acc);
           }
         }
         scf::YieldOp::create(b, loc, next);
       });
 
   for (unsigned t = 0; t < count; ++t) {
-    Value tokenScale =
-        memref::LoadOp::create(b, loc, input.scales, ValueRange{tokenIndex[t]});
+    // One scale per token: applied once here.
+    Value tokenScale;
+    if (!input.laneScales)
+      tokenScale = memref::LoadOp::create(
+          b, loc, input.scales, ValueRange{tokenIndex[t], index(b, loc, 0)});
     for (unsigned r = 0; r < rows; ++r) {
       Value sum =
           vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
                                       groupLoop.getResult(t * rows + r));
-      sum = arith::MulFOp::create(b, loc, sum, tokenScale);
+      if (tokenScale)
+        sum = arith::MulFOp::create(b, loc, sum, tokenScale);
       if (bias)
         sum = arith::AddFOp::create(
             b, loc, sum,

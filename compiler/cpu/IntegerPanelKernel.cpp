@@ -117,8 +117,12 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                                                 Value n0, Value m0) {
   int64_t tokens = config.panelTokens;
   int64_t vectorsPerRow = config.panelRows / lanes;
-  int64_t groupSize = sig.groupSize();
+  // Groups of values sharing a weight scale and an activation scale.
+  int64_t groupSize = sig.scaleGroupSize();
   int64_t quadsPerGroup = groupSize / 4;
+  int64_t groupsPerWeightGroup = sig.groupSize() / groupSize;
+  int64_t groupsPerActivationGroup = sig.activationGroupSize() / groupSize;
+  bool activationGroups = sig.hasActivationGroups();
   // Quads per iteration of the loop over a group (unrolled).
   int64_t unroll = std::gcd(quadsPerGroup, int64_t(8));
   VectorType f32Type = f32Vector(b);
@@ -142,20 +146,35 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
       b, loc, index(b, loc, 0), index(b, loc, sig.reduction / groupSize),
       index(b, loc, 1), init,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
-        SmallVector<Value> scales, factors, totals;
+        Value weightGroup =
+            groupsPerWeightGroup == 1
+                ? g
+                : arith::DivUIOp::create(b, loc, g,
+                                         index(b, loc, groupsPerWeightGroup))
+                      .getResult();
+        SmallVector<Value> scales, factors, totals, activationScales;
         for (Value column : columns) {
-          scales.push_back(vector::LoadOp::create(b, loc, f32Type, panel.scales,
-                                                  ValueRange{g, column}));
+          scales.push_back(vector::LoadOp::create(
+              b, loc, f32Type, panel.scales, ValueRange{weightGroup, column}));
           if (panel.mins || panel.zeros)
-            factors.push_back(vector::LoadOp::create(
-                b, loc, panel.mins ? f32Type : i32Type,
-                panel.mins ? panel.mins : panel.zeros, ValueRange{g, column}));
+            factors.push_back(
+                vector::LoadOp::create(b, loc, panel.mins ? f32Type : i32Type,
+                                       panel.mins ? panel.mins : panel.zeros,
+                                       ValueRange{weightGroup, column}));
           else if (!sig.hasMins)
-            factors.push_back(splat(b, loc, emitZero(b, loc, n0, g)));
+            factors.push_back(splat(b, loc, emitZero(b, loc, n0, weightGroup)));
         }
         for (Value token : tokenIndex)
           totals.push_back(memref::LoadOp::create(b, loc, input.groupTotals,
                                                   ValueRange{token, g}));
+        // With activation groups, each token's scale s_a of this group.
+        if (activationGroups) {
+          Value activationGroup = arith::DivUIOp::create(
+              b, loc, g, index(b, loc, groupsPerActivationGroup));
+          for (Value token : tokenIndex)
+            activationScales.push_back(memref::LoadOp::create(
+                b, loc, input.scales, ValueRange{token, activationGroup}));
+        }
         // The group's sums start at -z·X (zero at a min scheme's).
         SmallVector<Value> sumsInit;
         for (int64_t t = 0; t < tokens; ++t) {
@@ -217,16 +236,28 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
             });
         SmallVector<Value> next(accs.begin(), accs.end());
         for (int64_t t = 0; t < tokens; ++t) {
+          // The sums scale by s (s·s_a with activation groups), minimums by
+          // X (s_a·X).
           Value floatTotal;
-          if (sig.hasMins)
-            floatTotal = splat(
-                b, loc,
-                arith::SIToFPOp::create(b, loc, b.getF32Type(), totals[t]));
+          if (sig.hasMins) {
+            Value total =
+                arith::SIToFPOp::create(b, loc, b.getF32Type(), totals[t]);
+            if (activationGroups)
+              total = arith::MulFOp::create(b, loc, total, activationScales[t]);
+            floatTotal = splat(b, loc, total);
+          }
+          Value activationScale =
+              activationGroups ? splat(b, loc, activationScales[t]) : Value();
           for (int64_t v = 0; v < vectorsPerRow; ++v) {
             Value &acc = next[t * vectorsPerRow + v];
             Value exact = arith::SIToFPOp::create(
                 b, loc, f32Type, quadLoop.getResult(t * vectorsPerRow + v));
-            acc = vector::FMAOp::create(b, loc, exact, scales[v], acc);
+            Value scale =
+                activationGroups
+                    ? arith::MulFOp::create(b, loc, scales[v], activationScale)
+                          .getResult()
+                    : scales[v];
+            acc = vector::FMAOp::create(b, loc, exact, scale, acc);
             if (sig.hasMins)
               acc = vector::FMAOp::create(b, loc, floatTotal, factors[v], acc);
           }
@@ -245,11 +276,15 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
         biasVector = arith::ExtFOp::create(b, loc, f32Type, biasVector);
     }
     for (int64_t t = 0; t < tokens; ++t) {
-      Value tokenScale = memref::LoadOp::create(b, loc, input.scales,
-                                                ValueRange{tokenIndex[t]});
-      Value sum = arith::MulFOp::create(
-          b, loc, groupLoop.getResult(t * vectorsPerRow + v),
-          splat(b, loc, tokenScale));
+      Value sum = groupLoop.getResult(t * vectorsPerRow + v);
+      // One scale per token: applied once here.
+      if (!activationGroups)
+        sum = arith::MulFOp::create(
+            b, loc, sum,
+            splat(b, loc,
+                  memref::LoadOp::create(
+                      b, loc, input.scales,
+                      ValueRange{tokenIndex[t], index(b, loc, 0)})));
       if (biasVector)
         sum = arith::AddFOp::create(b, loc, sum, biasVector);
       vector::StoreOp::create(b, loc, sum, y,

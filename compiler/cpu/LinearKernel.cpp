@@ -709,10 +709,6 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       whyNot = "fp8 activations have no kernel (not yet built)";
       return failure();
     }
-    if (sig.scheme.getActivationGroup() > 0) {
-      whyNot = "activation groups (act_group) have no kernel (not yet built)";
-      return failure();
-    }
   } else {
     Type weightType = sig.weightOperands.front().getElementType();
     if (!weightType.isF32() && !weightType.isF16() && !weightType.isBF16()) {
@@ -723,16 +719,18 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
   LinearKernelConfig config;
   if (usesIntegerKernel(sig)) {
     // Chunks of 4 * lanes codes (one 8-bit dot product per row and token)
-    // that fit a scale group or hold whole groups (each on its own lanes),
-    // i32 lanes as wide as the vector registers.
-    int64_t groupSize = sig.groupSize(), perByte = sig.codesPerByte();
+    // that fit a weight (activation) group or hold whole groups (each on its
+    // own lanes), i32 lanes as wide as the vector registers.
+    int64_t groupSize = sig.scaleGroupSize(), perByte = sig.codesPerByte();
     for (unsigned lanes = std::max(4u, target.vectorBits / 32); lanes >= 4;
          lanes /= 2) {
       int64_t chunk = 4 * lanes;
-      bool inGroup = groupSize % chunk == 0;
-      bool wholeGroups = chunk % groupSize == 0 && sig.reduction % chunk == 0 &&
-                         groupSize % (4 * perByte) == 0;
-      if (inGroup || wholeGroups) {
+      auto fits = [&](int64_t group) {
+        return group % chunk == 0 ||
+               (chunk % group == 0 && sig.reduction % chunk == 0 &&
+                group % (4 * perByte) == 0);
+      };
+      if (fits(sig.groupSize()) && fits(sig.activationGroupSize())) {
         config.lanes = lanes;
         break;
       }

@@ -46,6 +46,17 @@ struct LinearSignature {
   ActivationScheme activation() const {
     return scheme ? scheme.getActivation() : ActivationScheme::None;
   }
+  /// Activation values along K that share a scale (K: one per token).
+  int64_t activationGroupSize() const {
+    return scheme ? scheme.getActivationGroupSize(reduction) : reduction;
+  }
+  /// Whether a token's activations have several scales (act_group).
+  bool hasActivationGroups() const { return activationGroupSize() < reduction; }
+  /// Values along K that share both a weight and an activation scale: the
+  /// unit of an integer kernel's scaling.
+  int64_t scaleGroupSize() const {
+    return std::min(groupSize(), activationGroupSize());
+  }
 };
 
 /// The signature of the linear `op`.
@@ -178,24 +189,29 @@ private:
 
   // IntegerLinearKernel.cpp.
 
-  /// Codes between two group epilogues of an integer block: the scale group,
-  /// or the chunk when it holds several groups (each on its own lanes).
+  /// Codes between two group epilogues of an integer block: the scale group
+  /// (sig.scaleGroupSize()), or the chunk when it holds several groups (each
+  /// on its own lanes).
   int64_t scaleBlockSize() const {
-    return std::max<int64_t>(sig.groupSize(), chunk);
+    return std::max<int64_t>(sig.scaleGroupSize(), chunk);
   }
 
-  /// The buffers of x quantized per token as the scheme's activation mode
-  /// says: `codes` [M, K] i8 holds q reordered for the unpacked weight codes,
-  /// `scales` [M] f32 the scale of each token, `groupSums` [M, blocks *
-  /// lanes] i32 the sums of q over each scale block per dot-product lane
-  /// and, for integer panels only, `groupTotals` [M, groups] i32 the sums
-  /// of q over each scale group.
+  /// The buffers of x quantized per token (per activation group) as the
+  /// scheme's activation mode says: `codes` [M, K] i8 holds q reordered for
+  /// the unpacked weight codes, `scales` [M, K / activation group] f32 the
+  /// scales, `groupSums` [M, blocks * lanes] i32 the sums of q over each
+  /// scale block per dot-product lane, `laneScales` [M, blocks * lanes] f32
+  /// (activation groups only) the scale of each lane's values and, for
+  /// integer panels only, `groupTotals` [M, K / scale group] i32 the sums of
+  /// q over each scale group (sig.scaleGroupSize()).
   struct QuantizedInput {
-    mlir::Value codes, scales, groupSums, groupTotals;
+    mlir::Value codes, scales, groupSums, laneScales, groupTotals;
   };
-  /// The scale of token `m` (absmax / 127, or the static input scale).
-  mlir::Value emitTokenScale(mlir::OpBuilder &b, mlir::Location loc,
-                             mlir::Value source, mlir::Value m);
+  /// The scale of the `length` values of token `m` from element `start`
+  /// (absmax / 127, or the static input scale).
+  mlir::Value emitActivationScale(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Value source, mlir::Value m,
+                                  mlir::Value start, int64_t length);
   /// round(x / scale) clamped to [-127, 127] for a vector `values` of x, as
   /// a vector of f32 (NaN codes, from NaN inputs or scales, become 0).
   mlir::Value emitActivationCodes(mlir::OpBuilder &b, mlir::Location loc,

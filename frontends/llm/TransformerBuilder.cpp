@@ -249,12 +249,18 @@ Value ModuleBuilder::linearOver(Value x, StringRef weightName,
   const PackedWeightLayout &layout = packed->second;
   Type scaleType =
       layout.f16Scales ? builder.getF16Type() : builder.getF32Type();
+  // Quantized activations: one scale per 32 values where the rows hold
+  // whole blocks of 32, else one per token.
+  int64_t activationGroup =
+      options.packedActivations == ActivationScheme::Int8Dynamic &&
+              in % kPackedActivationGroup == 0
+          ? kPackedActivationGroup
+          : 0;
   auto scheme = SchemeAttr::get(
       builder.getContext(), WeightFormat::Int, layout.bits, Granularity::Group,
       layout.groupSize,
       layout.hasMins ? CodeOffset::Min : CodeOffset::Symmetric, scaleType,
-      /*doubleQuantGroup=*/0, options.packedActivations,
-      /*activationGroup=*/0);
+      /*doubleQuantGroup=*/0, options.packedActivations, activationGroup);
   int64_t groups = in / layout.groupSize;
   Value codes =
       weight(packedTensorName(weightName, "qweight"),

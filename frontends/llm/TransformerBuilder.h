@@ -57,11 +57,17 @@ struct BuildOptions {
   /// float table.
   PackedWeights packedWeights;
   /// How the packed weights' linears treat their input: None (weight-only,
-  /// as the file stores them) or Int8Dynamic (x quantized to int8 per token
-  /// first, `act = int8_dynamic`, so integer codes run on 8-bit dot products
-  /// as llama.cpp does; this changes the numbers).
+  /// as the file stores them) or Int8Dynamic (x quantized to int8 with one
+  /// scale per kPackedActivationGroup values, `act = int8_dynamic, act_group
+  /// = 32`, so integer codes run on 8-bit dot products as llama.cpp does
+  /// with its Q8_0 blocks; per token where a row is no whole number of
+  /// blocks; this changes the numbers).
   ActivationScheme packedActivations = ActivationScheme::None;
 };
+
+/// Activation values per scale of packed linears with quantized inputs
+/// (BuildOptions::packedActivations): ggml's Q8_0 block.
+constexpr int64_t kPackedActivationGroup = 32;
 
 /// Builds the module for `config`. Fails (with a message naming the field
 /// or the packed weight) on an inconsistent configuration or a packed weight

@@ -122,8 +122,9 @@ cl::opt<bool> keepQuantization(
 cl::opt<bool> int8Activations(
     "int8-activations",
     cl::desc("With --keep-quantization: the kept linears quantize their "
-             "input to int8 per token (act = int8_dynamic), so integer codes "
-             "run on 8-bit dot products as in llama.cpp; changes the numbers"),
+             "input to int8 with one scale per 32 values (act = int8_dynamic, "
+             "act_group = 32, as llama.cpp's Q8_0 blocks), so integer codes "
+             "run on 8-bit dot products; changes the numbers"),
     cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<nibble::KernelChoice>

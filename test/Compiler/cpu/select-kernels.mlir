@@ -271,14 +271,26 @@ func.func @integer_panels(%x: tensor<16x64xf32>, %w: tensor<16x32xi8>, %s: tenso
 
 // -----
 
-// One activation scale per group of a token (act_group) has no kernel yet:
-// the linear stays on the reference lowering.
+// One activation scale per 32 values of a token (act_group = 32): the
+// quantized input holds 2 scales per token and each lane's scale (a 64-code
+// chunk spans two activation groups); a block's sums scale by s·s_a, and no
+// token scale multiplies the sums at the end.
 
-// CHECK-LABEL: func.func @activation_groups
-// CHECK: nibble.qlinear
-// CHECK-NOT: nibble.kernel_call
+// VNNI-LABEL: func.func @activation_groups
+// VNNI: func.func private @__nibble_kernel_qlinear_i8_8x64_
+// VNNI: memref.alloc(%{{.*}}) : memref<?x2xf32>
+// VNNI: %[[LANESCALES:.*]] = memref.alloc(%{{.*}}) : memref<?x16xf32>
+// VNNI: vector.reduction <maximumf>, %{{.*}} : vector<16xf32> into f32
+// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// VNNI: %[[SA:.*]] = vector.load %[[LANESCALES]][%{{.*}}, %{{.*}}] : memref<?x16xf32>, vector<16xf32>
+// VNNI: %[[S:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// VNNI: %[[X:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI-NEXT: %[[SSA:.*]] = arith.mulf %[[S]], %[[SA]] : vector<16xf32>
+// VNNI-NEXT: vector.fma %[[X]], %[[SSA]], %{{.*}} : vector<16xf32>
+// VNNI: %[[Y:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+// VNNI-NEXT: memref.store %[[Y]]
 func.func @activation_groups(%x: tensor<2x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x1xf32>) -> tensor<2x8xf32> {
-  // expected-remark @below {{reference lowering: activation groups (act_group) have no kernel (not yet built)}}
+  // expected-remark @below {{kernel @__nibble_kernel_qlinear_i8_8x64_}}
   %y = nibble.qlinear %x, %w, %s scheme <w8, channel, act = int8_dynamic, act_group = 32> : (tensor<2x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }

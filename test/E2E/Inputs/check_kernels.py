@@ -83,8 +83,24 @@ SCHEMES = [
     ("w4_g32_min", "w4, group = 32, asym", True),
     ("w4a8_g32_min", "w4, group = 32, asym, act = int8_dynamic", True),
     ("w8a8_channel_min", "w8, channel, asym, act = int8_dynamic", True),
+    # One activation scale per act_group values of a token (ggml's Q8_0
+    # blocks): the groups' sums scale by s·s_a. Activation groups as long
+    # as the weights' (Q4_0), shorter (per-channel weights; 64-wide weight
+    # groups) and longer (Q6_K-like groups of 16), with minimums (Q4_1).
+    ("w4a8_g32_ag32", "w4, group = 32, act = int8_dynamic, act_group = 32",
+     True),
+    ("w8a8_channel_ag32", "w8, channel, act = int8_dynamic, act_group = 32",
+     True),
+    ("w4a8_g64_ag32", "w4, group = 64, act = int8_dynamic, act_group = 32",
+     True),
+    ("w4a8_g16_ag32_asym",
+     "w4, group = 16, asym, act = int8_dynamic, act_group = 32", True),
+    ("w4a8_g32_min_ag32",
+     "w4, group = 32, asym, act = int8_dynamic, act_group = 32", True),
     # ... and float kernels on the dequantized activations.
     ("nf4a8_g64", "nf4, group = 64, act = int8_dynamic", True),
+    ("nf4a8_g64_ag16", "nf4, group = 64, act = int8_dynamic, act_group = 16",
+     True),
     ("fp8a8_channel", "fp8, channel, act = fp8_dynamic", False),
 ]
 
@@ -93,13 +109,16 @@ SCHEMES = [
 # float kernels on the dequantized activations x̃.
 INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
                    "w2a8_channel", "w2a8_g16", "w8a8_g32_asym", "w4a8_g32_min",
-                   "w8a8_channel_min"}
+                   "w8a8_channel_min", "w4a8_g32_ag32", "w8a8_channel_ag32",
+                   "w4a8_g64_ag32", "w4a8_g16_ag32_asym",
+                   "w4a8_g32_min_ag32"}
 
 # Schemes with float minimums. nibble-rtn does not make them: the asym
 # weights it writes are turned into mins = -(scale · zero) (f32) with the
 # same codes and scales, `zero_points` into `mins` and `asym` into `min`
 # (to_min_scheme).
-MIN_SCHEMES = {"w4_g32_min", "w4a8_g32_min", "w8a8_channel_min"}
+MIN_SCHEMES = {"w4_g32_min", "w4a8_g32_min", "w8a8_channel_min",
+               "w4a8_g32_min_ag32"}
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33),
@@ -112,9 +131,13 @@ AARCH64_FEATURES = "+neon,+dotprod,+i8mm"
 QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
 
 
-def fake_quantized(x):
-    """x̃: x [M, K] (f32) quantized to int8 per row and dequantized, as the
-    scheme's `act = int8_dynamic` says, in f32 like the reference."""
+def fake_quantized(x, group=0):
+    """x̃: x [M, K] (f32) quantized to int8 per row (per `group` values of a
+    row) and dequantized, as the scheme's `act = int8_dynamic` (`act_group`)
+    says, in f32 like the reference."""
+    if group:
+        m, k = x.shape
+        return fake_quantized(x.reshape(m * k // group, group)).reshape(m, k)
     scale = np.max(np.abs(x), axis=-1, keepdims=True) / np.float32(127)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.clip(np.rint(x / scale), -127, 127)
@@ -414,7 +437,9 @@ def main():
             x = inputs[name].reshape(-1, k)
             n = k + 1
             if scheme and "int8_dynamic" in scheme:
-                x, n = fake_quantized(x), k + 4
+                group = re.search(r"act_group = (\d+)", scheme)
+                x = fake_quantized(x, int(group.group(1)) if group else 0)
+                n = k + 4
             x = x.astype(np.float64)
             gamma = n * U / (1 - n * U)
             if name in extra:

@@ -19,9 +19,13 @@
 //   Σ_k q_k (u_k s + m) = s Σ_k u_k q_k + m X.
 //
 // The group's sums are converted to f32 and scaled into f32
-// accumulators; y = s · Σ_lanes acc (+ b). Only the float steps round: the
-// conversion, the scaling and the sums over groups and lanes, far fewer
-// than the reference's K + 1 (see test/E2E/Inputs/check_kernels.py).
+// accumulators; y = s · Σ_lanes acc (+ b). With activation groups
+// (act_group: one scale s_a per G values of a token) the unit of scaling
+// is what shares both scales, and each unit's sums scale by s·s_a (m·s_a
+// for the minimums) with no token scale at the end. Only the float steps
+// round: the conversion, the scaling and the sums over groups and lanes,
+// far fewer than the reference's K + 1 (see
+// test/E2E/Inputs/check_kernels.py).
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,8 +87,7 @@ Value LinearKernelEmitter::emitActivationScale(OpBuilder &b, Location loc,
     return memref::LoadOp::create(b, loc, inputScale,
                                   ValueRange{index(b, loc, 0)});
   // absmax over the values, NaN-propagating like the reference's maximumf.
-  constexpr int64_t width = 16;
-  int64_t step = length % width == 0 ? width : 4;
+  int64_t step = std::gcd(length, int64_t(16));
   auto type = VectorType::get({step}, b.getF32Type());
   Value zeros = constantSplat(b, loc, type, b.getF32FloatAttr(0));
   auto loop = scf::ForOp::create(
@@ -213,12 +216,12 @@ LinearKernelEmitter::emitQuantizedInput(OpBuilder &b, Location loc,
                   arith::MulIOp::create(b, loc, g, index(b, loc, lanes));
               vector::StoreOp::create(b, loc, blockSums, input.groupSums,
                                       ValueRange{m, column});
-              // A block lies in one activation group or holds whole ones.
+              // A block lies in one activation group or is a chunk of whole
+              // ones.
               if (input.laneScales)
                 vector::StoreOp::create(
                     b, loc,
-                    scaleVector(b, loc, m, groupStart,
-                                std::min(blockSize, chunk), /*perValue=*/4),
+                    scaleVector(b, loc, m, groupStart, chunk, /*perValue=*/4),
                     input.laneScales, ValueRange{m, column});
               // Each group of the block lies on lanes / groupsPerBlock lanes.
               int64_t groupLanes = lanes / groupsPerBlock;

@@ -17,7 +17,8 @@
 // per lane). With zero point z and X the sum of the token's codes over the
 // group, a group's sums start at -z·X, so that at its end they hold
 // Σ_k q_k (u_k - z) exactly; they are then converted and scaled into the
-// accumulators (min schemes add m·X). y = s_x · acc (+ b) with no
+// accumulators (min schemes add m·X; with activation groups the scale is
+// s·s_a and m·s_a·X). y = s_x · acc (+ b) (acc with activation groups) with no
 // horizontal sums: against the dot-product blocks, one conversion and one
 // FMA per group serve the 16 rows of a lane vector, not one row.
 //

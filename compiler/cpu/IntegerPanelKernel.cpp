@@ -268,14 +268,7 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
 
   for (int64_t v = 0; v < vectorsPerRow; ++v) {
     Value column = arith::AddIOp::create(b, loc, n0, columns[v]);
-    Value biasVector;
-    if (bias) {
-      Type elementType = cast<MemRefType>(bias.getType()).getElementType();
-      biasVector = vector::LoadOp::create(
-          b, loc, VectorType::get({lanes}, elementType), bias, column);
-      if (!elementType.isF32())
-        biasVector = arith::ExtFOp::create(b, loc, f32Type, biasVector);
-    }
+    Value biasVector = emitBiasVector(b, loc, column);
     for (int64_t t = 0; t < tokens; ++t) {
       Value sum = groupLoop.getResult(t * vectorsPerRow + v);
       // One scale per token: applied once here.

@@ -186,6 +186,10 @@ private:
   /// `source` (x in its own order) by broadcast FMAs.
   void emitPanelBlock(mlir::OpBuilder &b, mlir::Location loc, mlir::Value panel,
                       mlir::Value source, mlir::Value n0, mlir::Value m0);
+  /// The bias of the `lanes` outputs from `column` as f32 (null without a
+  /// bias).
+  mlir::Value emitBiasVector(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value column);
 
   // IntegerLinearKernel.cpp.
 

@@ -122,14 +122,7 @@ void LinearKernelEmitter::emitPanelBlock(OpBuilder &b, Location loc,
       });
   for (int64_t v = 0; v < vectorsPerRow; ++v) {
     Value column = arith::AddIOp::create(b, loc, n0, index(b, loc, v * lanes));
-    Value biasVector;
-    if (bias) {
-      Type elementType = cast<MemRefType>(bias.getType()).getElementType();
-      biasVector = vector::LoadOp::create(
-          b, loc, VectorType::get({lanes}, elementType), bias, column);
-      if (!elementType.isF32())
-        biasVector = arith::ExtFOp::create(b, loc, f32Type, biasVector);
-    }
+    Value biasVector = emitBiasVector(b, loc, column);
     for (int64_t t = 0; t < tokens; ++t) {
       Value sum = loop.getResult(t * vectorsPerRow + v);
       if (biasVector)
@@ -138,4 +131,16 @@ void LinearKernelEmitter::emitPanelBlock(OpBuilder &b, Location loc,
                               ValueRange{tokenIndex[t], column});
     }
   }
+}
+
+Value LinearKernelEmitter::emitBiasVector(OpBuilder &b, Location loc,
+                                          Value column) {
+  if (!bias)
+    return Value();
+  Type elementType = cast<MemRefType>(bias.getType()).getElementType();
+  Value values = vector::LoadOp::create(
+      b, loc, VectorType::get({lanes}, elementType), bias, column);
+  if (!elementType.isF32())
+    values = arith::ExtFOp::create(b, loc, f32Vector(b), values);
+  return values;
 }

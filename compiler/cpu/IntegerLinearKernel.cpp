@@ -362,13 +362,8 @@ void LinearKernelEmitter::emitIntegerBlock(OpBuilder &b, Location loc,
   VectorType f32Type = f32Vector(b);
   Value zeroF32 = constantSplat(b, loc, f32Type, b.getF32FloatAttr(0));
   Value zeroI32 = constantSplat(b, loc, i32Type, b.getI32IntegerAttr(0));
-  SmallVector<Value> rowIndex, tokenIndex;
-  for (unsigned r = 0; r < rows; ++r)
-    rowIndex.push_back(
-        arith::AddIOp::create(b, loc, n0, index(b, loc, r)).getResult());
-  for (unsigned t = 0; t < count; ++t)
-    tokenIndex.push_back(
-        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  SmallVector<Value> rowIndex = indicesFrom(b, loc, n0, 0, rows);
+  SmallVector<Value> tokenIndex = indicesFrom(b, loc, m0, 0, count);
 
   int64_t blockSize = scaleBlockSize();
   int64_t blocks = sig.reduction / blockSize;

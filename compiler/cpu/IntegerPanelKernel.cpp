@@ -80,11 +80,7 @@ LinearKernelEmitter::emitIntegerPanel(OpBuilder &b, Location loc, Value n0) {
   Value zeroSquare = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(squareType, b.getI32IntegerAttr(0)));
   for (int64_t column = 0; column < panelRows; column += lanes) {
-    SmallVector<Value> rows;
-    for (int64_t r = 0; r < lanes; ++r)
-      rows.push_back(
-          arith::AddIOp::create(b, loc, n0, index(b, loc, column + r))
-              .getResult());
+    SmallVector<Value> rows = indicesFrom(b, loc, n0, column, lanes);
     scf::ForOp::create(
         b, loc, zero, index(b, loc, sig.reduction), index(b, loc, chunk),
         ValueRange{}, [&](OpBuilder &b, Location loc, Value k, ValueRange) {
@@ -135,10 +131,8 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
       b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
   Value zeroI32 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(0)));
-  SmallVector<Value> tokenIndex, columns;
-  for (int64_t t = 0; t < tokens; ++t)
-    tokenIndex.push_back(
-        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  SmallVector<Value> tokenIndex = indicesFrom(b, loc, m0, 0, tokens);
+  SmallVector<Value> columns;
   for (int64_t v = 0; v < vectorsPerRow; ++v)
     columns.push_back(index(b, loc, v * lanes));
 

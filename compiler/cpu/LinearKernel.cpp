@@ -464,13 +464,8 @@ void LinearKernelEmitter::emitFloatBlock(OpBuilder &b, Location loc, Value xs,
   Value zeroVector = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
   SmallVector<Value> init(count * rows, zeroVector);
-  SmallVector<Value> rowIndex, tokenIndex;
-  for (unsigned r = 0; r < rows; ++r)
-    rowIndex.push_back(
-        arith::AddIOp::create(b, loc, n0, index(b, loc, r)).getResult());
-  for (unsigned t = 0; t < count; ++t)
-    tokenIndex.push_back(
-        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  SmallVector<Value> rowIndex = indicesFrom(b, loc, n0, 0, rows);
+  SmallVector<Value> tokenIndex = indicesFrom(b, loc, m0, 0, count);
 
   int64_t groupSize = sig.groupSize();
   int64_t groups = sig.reduction / groupSize;

@@ -88,6 +88,18 @@ private:
   mlir::Value index(mlir::OpBuilder &b, mlir::Location loc, int64_t value) {
     return mlir::arith::ConstantIndexOp::create(b, loc, value);
   }
+  /// The indices base + first, ..., base + first + count - 1.
+  llvm::SmallVector<mlir::Value> indicesFrom(mlir::OpBuilder &b,
+                                             mlir::Location loc,
+                                             mlir::Value base, int64_t first,
+                                             int64_t count) {
+    llvm::SmallVector<mlir::Value> result;
+    for (int64_t i = 0; i < count; ++i)
+      result.push_back(
+          mlir::arith::AddIOp::create(b, loc, base, index(b, loc, first + i))
+              .getResult());
+    return result;
+  }
   mlir::VectorType f32Vector(mlir::OpBuilder &b) {
     return mlir::VectorType::get({lanes}, b.getF32Type());
   }

@@ -61,11 +61,7 @@ Value LinearKernelEmitter::emitPanel(OpBuilder &b, Location loc, Value n0) {
   };
 
   for (int64_t column = 0; column < panelRows; column += lanes) {
-    SmallVector<Value> rows;
-    for (int64_t r = 0; r < lanes; ++r)
-      rows.push_back(
-          arith::AddIOp::create(b, loc, n0, index(b, loc, column + r))
-              .getResult());
+    SmallVector<Value> rows = indicesFrom(b, loc, n0, column, lanes);
     scf::ForOp::create(
         b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1),
         ValueRange{}, [&](OpBuilder &b, Location loc, Value g, ValueRange) {
@@ -96,10 +92,7 @@ void LinearKernelEmitter::emitPanelBlock(OpBuilder &b, Location loc,
   VectorType f32Type = f32Vector(b);
   Value zeroVector = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
-  SmallVector<Value> tokenIndex;
-  for (int64_t t = 0; t < tokens; ++t)
-    tokenIndex.push_back(
-        arith::AddIOp::create(b, loc, m0, index(b, loc, t)).getResult());
+  SmallVector<Value> tokenIndex = indicesFrom(b, loc, m0, 0, tokens);
   SmallVector<Value> init(tokens * vectorsPerRow, zeroVector);
   auto loop = scf::ForOp::create(
       b, loc, index(b, loc, 0), index(b, loc, sig.reduction), index(b, loc, 1),

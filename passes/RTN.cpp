@@ -429,59 +429,18 @@ void NibbleRTNPass::runOnOperation() {
     return signalPassFailure();
   std::string outputPath =
       outputWeights.empty() ? defaultOutputPath(*inputPath) : outputWeights;
-  // Borrowed: the quantized tensors and the mapped archive outlive write().
-  SafeTensorsWriter writer;
-  llvm::StringSet<> written;
-  for (auto &[name, tensor] : quantized.tensors) {
-    if (llvm::Error error = writer.addBorrowedTensor(
-            name, tensor.dtype, tensor.type.getShape(), tensor.bytes)) {
-      module.emitError() << outputPath << ": "
-                         << llvm::toString(std::move(error));
-      return signalPassFailure();
-    }
-    written.insert(name);
-  }
+  SmallVector<WeightStore::NewTensor> added;
+  for (auto &[name, tensor] : quantized.tensors)
+    added.push_back({name, tensor.dtype,
+                     SmallVector<int64_t>(tensor.type.getShape()),
+                     tensor.bytes});
   // Float globals no linear reads any more (the quantized weights) are
   // dropped; the others (norms, embeddings) are copied like params.
   for (GlobalOp global : llvm::to_vector(module.getOps<GlobalOp>()))
     if (quantized.params.count(global.getName()) &&
         SymbolTable::symbolKnownUseEmpty(global, module))
       global.erase();
-  for (GlobalOp global : module.getOps<GlobalOp>()) {
-    if (written.contains(global.getName()))
-      continue;
-    FailureOr<const TensorView *> tensor = store.resolve(global);
-    if (failed(tensor))
-      return signalPassFailure();
-    if (llvm::Error error =
-            writer.addBorrowedTensor(global.getName(), (*tensor)->dtype,
-                                     (*tensor)->shape, (*tensor)->bytes)) {
-      global.emitOpError() << llvm::toString(std::move(error));
-      return signalPassFailure();
-    }
-    written.insert(global.getName());
-  }
-  WalkResult copied = module.walk([&](ParamOp param) {
-    if (written.contains(param.getName()))
-      return WalkResult::advance();
-    FailureOr<const TensorView *> tensor = store.resolve(param);
-    if (failed(tensor))
-      return WalkResult::interrupt();
-    if (llvm::Error error =
-            writer.addBorrowedTensor(param.getName(), (*tensor)->dtype,
-                                     (*tensor)->shape, (*tensor)->bytes)) {
-      param.emitOpError() << llvm::toString(std::move(error));
-      return WalkResult::interrupt();
-    }
-    written.insert(param.getName());
-    return WalkResult::advance();
-  });
-  if (copied.wasInterrupted())
+  if (failed(store.writeArchive(module, added, {{"producer", "nibble-rtn"}},
+                                outputPath)))
     return signalPassFailure();
-  writer.setMetadata("producer", "nibble-rtn");
-  if (llvm::Error error = writer.write(outputPath)) {
-    module.emitError() << llvm::toString(std::move(error));
-    return signalPassFailure();
-  }
-  module->setAttr(kWeightsAttrName, StringAttr::get(&getContext(), outputPath));
 }

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
@@ -68,6 +69,53 @@ WeightStore::resolve(Operation *param, StringRef name, RankedTensorType type) {
     return diag;
   }
   return *tensor;
+}
+
+LogicalResult WeightStore::writeArchive(
+    ModuleOp module, ArrayRef<NewTensor> added,
+    ArrayRef<std::pair<std::string, std::string>> metadata, StringRef path) {
+  // Borrowed: `added` and the mapped archive outlive write().
+  SafeTensorsWriter writer;
+  llvm::StringSet<> written;
+  for (const NewTensor &tensor : added) {
+    if (llvm::Error error = writer.addBorrowedTensor(
+            tensor.name, tensor.dtype, tensor.shape, tensor.bytes))
+      return module.emitError()
+             << path << ": " << llvm::toString(std::move(error));
+    written.insert(tensor.name);
+  }
+  // Copies a tensor `op` names from the module's archive, once.
+  auto copy = [&](Operation *op, StringRef name,
+                  FailureOr<const TensorView *> tensor) -> LogicalResult {
+    if (written.contains(name))
+      return success();
+    if (failed(tensor))
+      return failure();
+    if (llvm::Error error = writer.addBorrowedTensor(
+            name, (*tensor)->dtype, (*tensor)->shape, (*tensor)->bytes))
+      return op->emitOpError() << llvm::toString(std::move(error));
+    written.insert(name);
+    return success();
+  };
+  for (GlobalOp global : module.getOps<GlobalOp>())
+    if (!written.contains(global.getName()) &&
+        failed(copy(global, global.getName(), resolve(global))))
+      return failure();
+  WalkResult copied = module.walk([&](ParamOp param) {
+    if (written.contains(param.getName()))
+      return WalkResult::advance();
+    return failed(copy(param, param.getName(), resolve(param)))
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  if (copied.wasInterrupted())
+    return failure();
+  for (const auto &[key, value] : metadata)
+    writer.setMetadata(key, value);
+  if (llvm::Error error = writer.write(path))
+    return module.emitError() << llvm::toString(std::move(error));
+  module->setAttr(kWeightsAttrName, StringAttr::get(module.getContext(), path));
+  return success();
 }
 
 DenseElementsAttr WeightStore::toAttribute(const TensorView &tensor,

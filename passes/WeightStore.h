@@ -54,6 +54,23 @@ public:
   static mlir::DenseElementsAttr toAttribute(const TensorView &tensor,
                                              mlir::RankedTensorType type);
 
+  /// A tensor to write into a new archive; `bytes` must outlive the write.
+  struct NewTensor {
+    std::string name;
+    DType dtype;
+    llvm::SmallVector<int64_t> shape;
+    llvm::ArrayRef<uint8_t> bytes;
+  };
+  /// Writes the safetensors archive `path` for `module`: `added` and every
+  /// tensor that its nibble.global and nibble.param ops name in its current
+  /// archive (copied from the mapping), with `metadata` (key, value); then
+  /// points the module's `nibble.weights` at it. Errors are emitted at the
+  /// module or the op that names a tensor.
+  mlir::LogicalResult
+  writeArchive(mlir::ModuleOp module, llvm::ArrayRef<NewTensor> added,
+               llvm::ArrayRef<std::pair<std::string, std::string>> metadata,
+               llvm::StringRef path);
+
   /// Closes every archive.
   void clear() { archives.clear(); }
 

@@ -4,6 +4,8 @@
 #include "compiler/Driver/CodeGen.h"
 #include "compiler/Driver/Linker.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/cpu/InterleavedWeights.h"
+#include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/gguf/GgufMetadataWriter.h"
 #include "passes/WeightStore.h"
@@ -70,6 +72,23 @@ llvm::Error writeTokenizer(StringRef source, StringRef path) {
                key == "general.architecture" || key == "general.name";
       });
   return writeFileAtomically(path, bytes);
+}
+
+FailureOr<bool> interleaveWeights(ModuleOp module, llvm::TargetMachine &machine,
+                                  StringRef archivePath) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  NibbleCpuInterleaveWeightsOptions options;
+  options.triple = machine.getTargetTriple().str();
+  options.features = machine.getTargetFeatureString().str();
+  options.outputWeights = archivePath.str();
+  pm.addPass(createNibbleCpuInterleaveWeights(options));
+  if (failed(pm.run(module)))
+    return failure();
+  WalkResult found = module.walk([](QLinearOp op) {
+    return interleavedRowsOf(op) ? WalkResult::interrupt()
+                                 : WalkResult::advance();
+  });
+  return found.wasInterrupted();
 }
 
 llvm::Expected<LoweredModel> lowerModel(ModuleOp module, const ModelSpec &spec,

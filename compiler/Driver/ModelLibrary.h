@@ -66,6 +66,15 @@ std::string tokenizerFileName(llvm::StringRef source, llvm::StringRef stem);
 /// Writes the tokenizer at `source` to `path`, as tokenizerFileName says.
 llvm::Error writeTokenizer(llvm::StringRef source, llvm::StringRef path);
 
+/// Runs nibble-cpu-interleave-weights on `module` (in place) for the target
+/// of `machine`: the weights of linears with integer kernels laid out for
+/// them, written with every other weight to the archive `archivePath`.
+/// Returns whether any linear now reads interleaved weights (only then is
+/// `archivePath` written, when they came from the module's archive).
+mlir::FailureOr<bool> interleaveWeights(mlir::ModuleOp module,
+                                        llvm::TargetMachine &machine,
+                                        llvm::StringRef archivePath);
+
 /// Runs nibble-compile-model on `module` (in place) for an output whose path
 /// without extension is `stem`, and translates it to LLVM IR for
 /// `machine`. Diagnostics go to the module's context; the error says which

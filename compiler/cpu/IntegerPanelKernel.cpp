@@ -111,8 +111,8 @@ LinearKernelEmitter::emitIntegerPanel(OpBuilder &b, Location loc, Value n0) {
 void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                                                 const IntegerPanel &panel,
                                                 const QuantizedInput &input,
-                                                Value n0, Value m0) {
-  int64_t tokens = config.panelTokens;
+                                                Value n0, Value m0,
+                                                int64_t tokens) {
   int64_t vectorsPerRow = config.panelRows / lanes;
   // Groups of values sharing a weight scale and an activation scale.
   int64_t groupSize = sig.scaleGroupSize();
@@ -135,6 +135,24 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
   SmallVector<Value> columns;
   for (int64_t v = 0; v < vectorsPerRow; ++v)
     columns.push_back(index(b, loc, v * lanes));
+  // A vector of group `group`'s factors of the rows from `column`, widened
+  // to `type` (f32 or i32): from the panel, or the interleaved weights in
+  // their storage type.
+  auto loadFactors = [&](OpBuilder &b, Location loc, Value buffer, Value group,
+                         Value column, VectorType type) -> Value {
+    if (!panel.block)
+      return vector::LoadOp::create(b, loc, type, buffer,
+                                    ValueRange{group, column});
+    Type stored = cast<MemRefType>(buffer.getType()).getElementType();
+    Value values =
+        vector::LoadOp::create(b, loc, VectorType::get({lanes}, stored), buffer,
+                               ValueRange{panel.block, group, column});
+    if (stored == type.getElementType())
+      return values;
+    if (isa<FloatType>(stored))
+      return arith::ExtFOp::create(b, loc, type, values);
+    return arith::ExtUIOp::create(b, loc, type, values);
+  };
 
   SmallVector<Value> init(tokens * vectorsPerRow, zeroF32);
   auto groupLoop = scf::ForOp::create(
@@ -149,13 +167,12 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                       .getResult();
         SmallVector<Value> scales, factors, totals, activationScales;
         for (Value column : columns) {
-          scales.push_back(vector::LoadOp::create(
-              b, loc, f32Type, panel.scales, ValueRange{weightGroup, column}));
+          scales.push_back(
+              loadFactors(b, loc, panel.scales, weightGroup, column, f32Type));
           if (panel.mins || panel.zeros)
-            factors.push_back(
-                vector::LoadOp::create(b, loc, panel.mins ? f32Type : i32Type,
-                                       panel.mins ? panel.mins : panel.zeros,
-                                       ValueRange{weightGroup, column}));
+            factors.push_back(loadFactors(
+                b, loc, panel.mins ? panel.mins : panel.zeros, weightGroup,
+                column, panel.mins ? f32Type : i32Type));
           else if (!sig.hasMins)
             factors.push_back(splat(b, loc, emitZero(b, loc, n0, weightGroup)));
         }
@@ -187,48 +204,110 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                             : arith::MulIOp::create(b, loc, factors[v], negated)
                                   .getResult());
         }
-        Value firstQuad =
-            arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
-        auto quadLoop = scf::ForOp::create(
-            b, loc, firstQuad,
-            arith::AddIOp::create(b, loc, firstQuad,
-                                  index(b, loc, quadsPerGroup)),
-            index(b, loc, unroll), sumsInit,
-            [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
-              SmallVector<Value> next(sums.begin(), sums.end());
-              for (int64_t u = 0; u < unroll; ++u) {
-                Value quad =
-                    arith::AddIOp::create(b, loc, q0, index(b, loc, u));
-                Value k = arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
-                SmallVector<Value> codes;
-                for (Value column : columns)
-                  codes.push_back(vector::BitCastOp::create(
-                      b, loc, bytesType,
-                      vector::LoadOp::create(b, loc, i32Type, panel.codes,
-                                             ValueRange{quad, column})));
-                for (int64_t t = 0; t < tokens; ++t) {
-                  // The token's four codes at k on every lane.
-                  Value word = vector::BitCastOp::create(
-                      b, loc, oneWordType,
-                      vector::LoadOp::create(b, loc, quadType, input.codes,
-                                             ValueRange{tokenIndex[t], k}));
-                  Value activations = vector::BitCastOp::create(
-                      b, loc, bytesType,
-                      vector::BroadcastOp::create(
-                          b, loc, i32Type,
-                          vector::ExtractOp::create(b, loc, word,
-                                                    ArrayRef<int64_t>{0})));
-                  for (int64_t v = 0; v < vectorsPerRow; ++v) {
-                    Value &sum = next[t * vectorsPerRow + v];
-                    sum =
-                        func::CallOp::create(
-                            b, loc, dot, ValueRange{sum, codes[v], activations})
-                            .getResult(0);
+        // Each token's four codes at k on every lane, times the rows'
+        // codes of that quad (one vector of bytes per vector of rows).
+        auto accumulate = [&](OpBuilder &b, Location loc, Value k,
+                              ArrayRef<Value> codes,
+                              SmallVectorImpl<Value> &sums) {
+          for (int64_t t = 0; t < tokens; ++t) {
+            Value word = vector::BitCastOp::create(
+                b, loc, oneWordType,
+                vector::LoadOp::create(b, loc, quadType, input.codes,
+                                       ValueRange{tokenIndex[t], k}));
+            Value activations = vector::BitCastOp::create(
+                b, loc, bytesType,
+                vector::BroadcastOp::create(
+                    b, loc, i32Type,
+                    vector::ExtractOp::create(b, loc, word,
+                                              ArrayRef<int64_t>{0})));
+            for (int64_t v = 0; v < vectorsPerRow; ++v) {
+              Value &sum = sums[t * vectorsPerRow + v];
+              sum = func::CallOp::create(b, loc, dot,
+                                         ValueRange{sum, codes[v], activations})
+                        .getResult(0);
+            }
+          }
+        };
+        scf::ForOp quadLoop;
+        if (!panel.block) {
+          Value firstQuad =
+              arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
+          quadLoop = scf::ForOp::create(
+              b, loc, firstQuad,
+              arith::AddIOp::create(b, loc, firstQuad,
+                                    index(b, loc, quadsPerGroup)),
+              index(b, loc, unroll), sumsInit,
+              [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
+                SmallVector<Value> next(sums.begin(), sums.end());
+                for (int64_t u = 0; u < unroll; ++u) {
+                  Value quad =
+                      arith::AddIOp::create(b, loc, q0, index(b, loc, u));
+                  Value k =
+                      arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
+                  SmallVector<Value> codes;
+                  for (Value column : columns)
+                    codes.push_back(vector::BitCastOp::create(
+                        b, loc, bytesType,
+                        vector::LoadOp::create(b, loc, i32Type, panel.codes,
+                                               ValueRange{quad, column})));
+                  accumulate(b, loc, k, codes, next);
+                }
+                scf::YieldOp::create(b, loc, next);
+              });
+        } else {
+          // Interleaved words, a part of x's order at a time: bits p·c of
+          // the part's word i are the codes of x's quad p·words + i.
+          int64_t part = std::min(chunk, groupSize);
+          int64_t words = part / (4 * perByte);
+          int64_t bits = 8 / perByte;
+          Value mask = arith::ConstantOp::create(
+              b, loc,
+              DenseElementsAttr::get(
+                  i32Type, b.getI32IntegerAttr(
+                               int32_t(0x01010101u * ((1u << bits) - 1)))));
+          Value groupStart =
+              arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+          quadLoop = scf::ForOp::create(
+              b, loc, groupStart,
+              arith::AddIOp::create(b, loc, groupStart,
+                                    index(b, loc, groupSize)),
+              index(b, loc, part), sumsInit,
+              [&](OpBuilder &b, Location loc, Value partStart,
+                  ValueRange sums) {
+                SmallVector<Value> next(sums.begin(), sums.end());
+                Value firstWord = arith::DivUIOp::create(
+                    b, loc, partStart, index(b, loc, 4 * perByte));
+                for (int64_t i = 0; i < words; ++i) {
+                  Value packed = vector::BitCastOp::create(
+                      b, loc, i32Type,
+                      vector::LoadOp::create(
+                          b, loc, bytesType, panel.codes,
+                          ValueRange{panel.block,
+                                     arith::AddIOp::create(b, loc, firstWord,
+                                                           index(b, loc, i)),
+                                     index(b, loc, 0)}));
+                  for (int64_t p = 0; p < perByte; ++p) {
+                    Value codes = packed;
+                    if (p > 0)
+                      codes = arith::ShRUIOp::create(
+                          b, loc, codes,
+                          arith::ConstantOp::create(
+                              b, loc,
+                              DenseElementsAttr::get(
+                                  i32Type, b.getI32IntegerAttr(p * bits))));
+                    if (perByte > 1)
+                      codes = arith::AndIOp::create(b, loc, codes, mask);
+                    Value k = arith::AddIOp::create(
+                        b, loc, partStart, index(b, loc, 4 * (p * words + i)));
+                    accumulate(
+                        b, loc, k,
+                        {vector::BitCastOp::create(b, loc, bytesType, codes)},
+                        next);
                   }
                 }
-              }
-              scf::YieldOp::create(b, loc, next);
-            });
+                scf::YieldOp::create(b, loc, next);
+              });
+        }
         SmallVector<Value> next(accs.begin(), accs.end());
         for (int64_t t = 0; t < tokens; ++t) {
           // The sums scale by s (s·s_a with activation groups), minimums by
@@ -279,4 +358,43 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                               ValueRange{tokenIndex[t], column});
     }
   }
+}
+
+void LinearKernelEmitter::emitInterleavedTiles(OpBuilder &b, Location loc,
+                                               Value tokens,
+                                               const QuantizedInput &input) {
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  Value tile = index(b, loc, config.tokenTile);
+  Value panelTokens = index(b, loc, config.panelTokens);
+  int64_t blocks = sig.outputs / config.interleavedRows;
+  scf::ForOp::create(
+      b, loc, zero, tokens, tile, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value tileStart, ValueRange) {
+        Value tileEnd = arith::MinSIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, tileStart, tile), tokens);
+        Value count = arith::SubIOp::create(b, loc, tileEnd, tileStart);
+        Value panelEnd = arith::AddIOp::create(
+            b, loc, tileStart,
+            arith::MulIOp::create(
+                b, loc, arith::DivUIOp::create(b, loc, count, panelTokens),
+                panelTokens));
+        scf::ParallelOp::create(
+            b, loc, ValueRange{zero}, ValueRange{index(b, loc, blocks)},
+            ValueRange{one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+              IntegerPanel panel{weight, scales, zeroPoints, mins, ivs[0]};
+              Value n0 = arith::MulIOp::create(
+                  b, loc, ivs[0], index(b, loc, config.interleavedRows));
+              auto tokenBlocks = [&](Value start, Value end, int64_t size) {
+                scf::ForOp::create(
+                    b, loc, start, end, index(b, loc, size), ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                      emitIntegerPanelBlock(b, loc, panel, input, n0, m0, size);
+                      scf::YieldOp::create(b, loc);
+                    });
+              };
+              tokenBlocks(tileStart, panelEnd, config.panelTokens);
+              tokenBlocks(panelEnd, tileEnd, 1);
+            });
+        scf::YieldOp::create(b, loc);
+      });
 }

@@ -26,6 +26,7 @@
 #include "passes/QuantSpec.h"
 #include "passes/numerics/Formats.h"
 
+#include "compiler/cpu/InterleavedWeights.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -43,10 +44,24 @@ using namespace nibble;
 // The operands of a linear, independent of its op
 //===----------------------------------------------------------------------===//
 
-LinearSignature nibble::signatureOf(Operation *op) {
+LinearSignature nibble::signatureOf(Operation *op, bool interleaved) {
   LinearSignature sig;
-  auto tensorType = [](Value value) {
-    return cast<RankedTensorType>(value.getType());
+  auto tensorType = [&](Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    auto qlinear = dyn_cast<QLinearOp>(op);
+    if (!interleaved || !qlinear ||
+        !llvm::is_contained(
+            llvm::map_range(interleavableOperands(qlinear),
+                            [](OpOperand *operand) { return operand->get(); }),
+            value))
+      return type;
+    auto source = cast<RankedTensorType>(interleavedSource(value).getType());
+    if (value != qlinear.getWeight())
+      return source;
+    // Codes: the rows' four bytes of a word side by side.
+    return RankedTensorType::get({source.getDimSize(0), source.getDimSize(1),
+                                  source.getDimSize(2) * source.getDimSize(3)},
+                                 source.getElementType());
   };
   if (auto linear = dyn_cast<LinearOp>(op)) {
     RankedTensorType weight = linear.getWeight().getType();
@@ -63,8 +78,8 @@ LinearSignature nibble::signatureOf(Operation *op) {
   sig.scheme = qlinear.getScheme();
   sig.outputs = qlinear.getOutputSize();
   sig.reduction = qlinear.getReductionSize();
-  sig.weightOperands.push_back(qlinear.getWeight().getType());
-  sig.weightOperands.push_back(qlinear.getScales().getType());
+  sig.weightOperands.push_back(tensorType(qlinear.getWeight()));
+  sig.weightOperands.push_back(tensorType(qlinear.getScales()));
   auto add = [&](Value value, bool &flag) {
     if (!value)
       return;
@@ -124,6 +139,11 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   QuantizedInput input;
   if (config.integerDot) {
     input = emitQuantizedInput(b, loc, tokens);
+    if (config.interleavedRows) {
+      emitInterleavedTiles(b, loc, tokens, input);
+      func::ReturnOp::create(b, loc);
+      return;
+    }
     block = [this, input](OpBuilder &b, Location loc, Value n0, Value m0,
                           unsigned count, Value codes) {
       unsigned rows = config.rows;
@@ -230,7 +250,7 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
                                            if (config.integerDot)
                                              emitIntegerPanelBlock(
                                                  b, loc, integerPanel, input,
-                                                 n0, m0);
+                                                 n0, m0, config.panelTokens);
                                            else
                                              emitPanelBlock(b, loc, floatPanel,
                                                             source, n0, m0);
@@ -666,7 +686,8 @@ std::string kernelName(const LinearSignature &sig,
      << config.tokenTile << "," << config.tableLookup << ","
      << config.integerDot << "," << config.dotIntrinsic << ","
      << config.panelRows << "," << config.panelTokens << ","
-     << config.prefetchBytes << "," << config.singleTokenRows;
+     << config.prefetchBytes << "," << config.singleTokenRows << ","
+     << config.interleavedRows;
   std::string name;
   llvm::raw_string_ostream out(name);
   out << "__nibble_kernel_"
@@ -750,6 +771,12 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       if (target.hasInt8Dot && (!target.isAArch64 || target.hasInt8Matmul))
         config.dotIntrinsic =
             dotProductIntrinsic(target.isAArch64, config.lanes);
+      // Weights interleaved at compile time for panels of this width are
+      // read in place; others are unpacked by the reference lowering first.
+      auto qlinear = cast<QLinearOp>(op);
+      if (config.panelRows != 0 &&
+          interleavedRowsOf(qlinear) == int64_t(config.panelRows))
+        config.interleavedRows = config.panelRows;
       return config;
     }
     config = LinearKernelConfig();
@@ -792,7 +819,7 @@ func::FuncOp nibble::getOrCreateLinearKernel(ModuleOp module,
                                              SymbolTable &symbols,
                                              Operation *op,
                                              const LinearKernelConfig &config) {
-  LinearSignature sig = signatureOf(op);
+  LinearSignature sig = signatureOf(op, config.interleavedRows != 0);
   std::string name = kernelName(sig, config);
   if (auto existing = symbols.lookup<func::FuncOp>(name))
     return existing;

@@ -64,6 +64,12 @@ struct LinearKernelConfig {
   /// The LLVM intrinsic of the 8-bit dot product (vpdpbusd, usdot), empty
   /// for the portable form.
   std::string dotIntrinsic;
+  /// Integer kernels whose qlinear reads weights interleaved by this many
+  /// rows (InterleavedWeights.h; equal to panelRows): the kernel takes the
+  /// interleaved tensors, codes as [N / R, bytes / 4, 4 R], and runs every
+  /// block of tokens, single tokens included, on panels read in place (0:
+  /// row-major weights).
+  unsigned interleavedRows = 0;
 };
 
 /// The kernel configuration for the linear `op` (nibble.linear or

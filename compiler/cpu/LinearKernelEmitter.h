@@ -59,8 +59,10 @@ struct LinearSignature {
   }
 };
 
-/// The signature of the linear `op`.
-LinearSignature signatureOf(mlir::Operation *op);
+/// The signature of the linear `op`; with `interleaved`, of its kernel on
+/// the interleaved weights its operands unpack (codes as [N / R, bytes / 4,
+/// 4 R]).
+LinearSignature signatureOf(mlir::Operation *op, bool interleaved = false);
 
 /// The order of the unpacked codes of a chunk of `chunk` codes packed
 /// `perByte` to a byte, for scale groups of `groupSize`: position i holds
@@ -266,8 +268,12 @@ private:
   /// `scales` [groups, rows] f32 the group scales, and `zeros` [groups,
   /// rows] i32 the zero points (asymmetric codes) or `mins` [groups, rows]
   /// f32 the minimums (min schemes); symmetric codes have neither.
+  /// With `block` set the panel is block `block` of the interleaved
+  /// weights, read in place: `codes` [N / R, K / (4 P), 4 R] i8 holds four
+  /// bytes of each row side by side (P codes per byte), the others [N / R,
+  /// groups, R] of their storage types.
   struct IntegerPanel {
-    mlir::Value codes, scales, zeros, mins;
+    mlir::Value codes, scales, zeros, mins, block;
   };
   /// Whether the integer kernel's prefill tiles use panels.
   bool hasIntegerPanels() const {
@@ -276,13 +282,17 @@ private:
   /// The panel of rows [n0, n0 + config.panelRows) (new buffers).
   IntegerPanel emitIntegerPanel(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value n0);
-  /// y[m0 .. m0 + panelTokens)[n0 .. n0 + panelRows) from `panel` and the
+  /// y[m0 .. m0 + tokens)[n0 .. n0 + panelRows) from `panel` and the
   /// quantized input by 8-bit dot products of a panel quad with a broadcast
   /// quad of each token's codes.
   void emitIntegerPanelBlock(mlir::OpBuilder &b, mlir::Location loc,
                              const IntegerPanel &panel,
                              const QuantizedInput &input, mlir::Value n0,
-                             mlir::Value m0);
+                             mlir::Value m0, int64_t tokens);
+  /// Every tile of tokens on panels of the interleaved weights read in
+  /// place: blocks of panelTokens tokens, then single tokens (decode).
+  void emitInterleavedTiles(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value tokens, const QuantizedInput &input);
 
   const LinearSignature &sig;
   const LinearKernelConfig &config;

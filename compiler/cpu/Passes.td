@@ -59,6 +59,52 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
   ];
 }
 
+def NibbleCpuInterleaveWeights : Pass<"nibble-cpu-interleave-weights",
+                                      "mlir::ModuleOp"> {
+  let summary = "Lay out quantized weights for the integer kernels at "
+                "compile time";
+  let description = [{
+    For each `nibble.qlinear` that `nibble-cpu-select-kernels` will give an
+    integer kernel with panels of R rows (int8 activations, integer codes,
+    per-group or per-channel scales without double quantization, N a
+    multiple of R), rewrites its codes, scales, zero points and minimums
+    into the interleaved layout: R rows side by side, four bytes of codes
+    (one element of the others) at a time, so that the kernel reads a block
+    of R rows as one stream of vectors, in prefill and decode alike, and
+    packs nothing at run time. The qlinear reads them through `linalg.unpack`
+    (inner tiles [R, 4] for codes, [R] for the others), so it keeps its
+    meaning and the reference lowering still runs it.
+
+    Weights from `nibble.global` and `nibble.param` are written to a new
+    safetensors archive (`output-weights`, by default
+    `<archive>.interleaved.safetensors`, never the input archive) that also
+    holds every tensor still referenced; its metadata names each
+    interleaved tensor's layout, and the module's `nibble.weights` points at
+    it. Constant weights become interleaved constants. Weights of other
+    origins are left as they are.
+
+    ```
+    nibble-opt --nibble-cpu-interleave-weights model.mlir
+    ```
+
+    `triple` and `features` name the target as for
+    `nibble-cpu-select-kernels` (the host when `triple` is empty); the two
+    passes must be given the same target.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"triple", "triple", "std::string", "\"\"",
+           "Target triple (empty: the host)">,
+    Option<"features", "features", "std::string", "\"\"",
+           "LLVM target features, e.g. +avx512f,+avx512vnni (with an empty "
+           "triple: the host's)">,
+    Option<"outputWeights", "output-weights", "std::string", "\"\"",
+           "Safetensors file for the interleaved weights (default: the input "
+           "archive's name with .interleaved.safetensors)">,
+  ];
+}
+
 def NibbleCpuUseIntrinsics : Pass<"nibble-cpu-use-intrinsics",
                                   "mlir::ModuleOp"> {
   let summary = "Replace calls of intrinsic stubs by the LLVM intrinsic";

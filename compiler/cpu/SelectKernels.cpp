@@ -10,6 +10,7 @@
 
 #include "compiler/cpu/AttentionKernel.h"
 #include "compiler/cpu/CpuTarget.h"
+#include "compiler/cpu/InterleavedWeights.h"
 #include "compiler/cpu/LinearKernel.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
@@ -68,8 +69,34 @@ Value unflatten(OpBuilder &b, Location loc, Value flat, RankedTensorType type,
       SmallVector<ReassociationIndices>{leading, {rank - 1}}, sizes);
 }
 
-/// Replaces `op` by a kernel_call of `kernel`.
-void replaceWithKernelCall(Operation *op, func::FuncOp kernel) {
+/// The operands of `op`'s kernel after x: its own, or with `interleaved`
+/// the interleaved tensors its layout operands unpack (codes collapsed to
+/// [N / R, bytes / 4, 4 R]).
+SmallVector<Value> kernelOperands(OpBuilder &b, Location loc, Operation *op,
+                                  bool interleaved) {
+  SmallVector<Value> operands(op->getOperands().drop_front());
+  auto qlinear = dyn_cast<QLinearOp>(op);
+  if (!interleaved || !qlinear)
+    return operands;
+  for (Value &operand : operands) {
+    if (!llvm::is_contained(
+            llvm::map_range(interleavableOperands(qlinear),
+                            [](OpOperand *use) { return use->get(); }),
+            operand))
+      continue;
+    bool codes = operand == qlinear.getWeight();
+    operand = interleavedSource(operand);
+    if (codes)
+      operand = tensor::CollapseShapeOp::create(
+          b, loc, operand, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  }
+  return operands;
+}
+
+/// Replaces `op` by a kernel_call of `kernel` (on interleaved weights with
+/// `interleaved`).
+void replaceWithKernelCall(Operation *op, func::FuncOp kernel,
+                           bool interleaved) {
   OpBuilder b(op);
   Location loc = op->getLoc();
   Value input = op->getOperand(0);
@@ -84,8 +111,12 @@ void replaceWithKernelCall(Operation *op, func::FuncOp kernel) {
     dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
   Value init = tensor::EmptyOp::create(b, loc, flatType, dynamicSizes);
   SmallVector<Value> inputs = {x};
-  for (Value operand : op->getOperands().drop_front())
-    inputs.push_back(operand);
+  llvm::append_range(inputs, kernelOperands(b, loc, op, interleaved));
+  // The unpacks the kernel no longer reads go.
+  SmallVector<Operation *> unpacks;
+  for (Value operand : op->getOperands())
+    if (auto unpack = operand.getDefiningOp<linalg::UnPackOp>())
+      unpacks.push_back(unpack);
   auto call =
       KernelCallOp::create(b, loc, TypeRange{flatType},
                            FlatSymbolRefAttr::get(kernel.getSymNameAttr()),
@@ -93,6 +124,13 @@ void replaceWithKernelCall(Operation *op, func::FuncOp kernel) {
   op->getResult(0).replaceAllUsesWith(
       unflatten(b, loc, call.getResult(0), resultType, input));
   op->erase();
+  for (Operation *unpack : unpacks)
+    if (unpack->use_empty()) {
+      Operation *empty = unpack->getOperand(1).getDefiningOp();
+      unpack->erase();
+      if (empty && empty->use_empty())
+        empty->erase();
+    }
 }
 
 /// Replaces attention `op` by a kernel_call of `kernel`.
@@ -175,8 +213,10 @@ struct SelectKernelsPass
       }
       if (succeeded(config) && tokens != 0)
         config->tokens = tokens;
-      // Panels split into row blocks: only when those tile them.
-      if (succeeded(config) && config->panelRows % config->rows != 0)
+      // Panels split into row blocks: only when those tile them (panels of
+      // interleaved weights have no row blocks).
+      if (succeeded(config) && !config->interleavedRows &&
+          config->panelRows % config->rows != 0)
         config->panelRows = 0;
       if (failed(config)) {
         if (remarks)
@@ -190,16 +230,21 @@ struct SelectKernelsPass
         remark << kernel.getSymName() << " (" << target.describe() << ", "
                << config->lanes << " lanes, " << config->rows << " rows x "
                << config->tokens << " tokens";
-        if (config->singleTokenRows)
+        if (config->singleTokenRows && !config->interleavedRows)
           remark << ", single tokens " << config->singleTokenRows
                  << (config->singleTokenRows == 1 ? " row" : " rows")
                  << " at a time";
-        if (config->panelRows)
+        if (config->interleavedRows)
+          remark << ", weights interleaved by " << config->interleavedRows
+                 << " rows read in place: panels of " << config->panelRows
+                 << " rows x " << config->panelTokens << " tokens, then "
+                 << "single tokens";
+        else if (config->panelRows)
           remark << ", panels of " << config->panelRows << " rows x "
                  << config->panelTokens << " tokens";
         remark << ")";
       }
-      replaceWithKernelCall(op, kernel);
+      replaceWithKernelCall(op, kernel, config->interleavedRows != 0);
     }
   }
 };

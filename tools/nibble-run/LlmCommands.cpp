@@ -133,6 +133,14 @@ cl::opt<nibble::KernelChoice>
                nibble::kernelChoiceValues(), cl::sub(generateCommand),
                cl::sub(perplexityCommand), cl::sub(logitsCommand),
                cl::sub(benchCommand), cl::sub(chatCommand));
+cl::opt<bool> interleaveWeights(
+    "interleave-weights",
+    cl::desc("Compiled models (not --jit): lay out the weights of linears "
+             "with integer kernels for them at compile time "
+             "(nibble-cpu-interleave-weights; --kernels=fast); the library "
+             "then reads a copy of the weights next to it"),
+    cl::init(true), cl::sub(generateCommand), cl::sub(perplexityCommand),
+    cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> useJit(
     "jit",
     cl::desc("GGUF and Hugging Face models: run through the in-process JIT "
@@ -317,6 +325,8 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
   llvm::SmallString<256> absoluteArchive(archive);
   if (std::error_code ec = llvm::sys::fs::make_absolute(absoluteArchive))
     return error("cannot resolve " + archive + ": " + ec.message());
+  bool interleaving =
+      interleaveWeights && llmKernels == nibble::KernelChoice::Fast;
   std::string self =
       llvm::sys::fs::getMainExecutable("nibble-run", (void *)&cacheDirectory);
   std::string key = std::string(absoluteArchive) + "|" + fileStamp(archive) +
@@ -324,6 +334,7 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
                     "|layers=" + std::to_string(layerLimit) +
                     "|kernels=" + std::to_string(int(llmKernels.getValue())) +
                     "|int8-activations=" + std::to_string(int8Activations) +
+                    "|interleave-weights=" + std::to_string(interleaving) +
                     "|" + self + "|" + fileStamp(self);
   llvm::SmallString<256> dir(cacheDirectory());
   llvm::sys::path::append(
@@ -350,9 +361,24 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
       nibble::createTargetMachine(*target);
   if (!machine)
     return machine.takeError();
+  nibble::ScratchDirectory scratch("nibble-run");
   nibble::ModelSpec spec;
   spec.modelName = llvm::sys::path::stem(modelPath).str();
+  // The library reads the archive in place, or a sidecar copy of the
+  // interleaved weights next to it.
   spec.weightsFile = std::string(absoluteArchive);
+  if (interleaving) {
+    llvm::Expected<std::string> interleaved =
+        scratch.file("interleaved.safetensors");
+    if (!interleaved)
+      return interleaved.takeError();
+    FailureOr<bool> moved =
+        nibble::interleaveWeights(module, **machine, *interleaved);
+    if (failed(moved))
+      return error("interleaving the weights of " + modelPath + " failed");
+    if (*moved)
+      spec.weightsFile.clear();
+  }
   spec.tokenizerSource = tokenizerSource.str();
   spec.kernels = llmKernels;
   nibble::LibraryOutput output;
@@ -363,7 +389,6 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
   output.target = *target;
   output.runtimeLibDir = nibble::runtimeLibraryDir("nibble-run", *target);
   output.runtimeIncludeDir = NIBBLE_RUNTIME_INCLUDE_DIR;
-  nibble::ScratchDirectory scratch("nibble-run");
   if (llvm::Error built =
           nibble::buildModelLibrary(module, spec, output, **machine, scratch)) {
     llvm::sys::fs::remove_directories(building);

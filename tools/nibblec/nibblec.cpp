@@ -138,6 +138,11 @@ static cl::opt<nibble::KernelChoice>
     kernels("kernels", cl::desc("Lowering of linear layers"),
             cl::init(nibble::KernelChoice::Fast), nibble::kernelChoiceValues(),
             cl::cat(category));
+static cl::opt<bool> interleave(
+    "interleave-weights",
+    cl::desc("Lay out the weights of linears with integer kernels for them at "
+             "compile time (nibble-cpu-interleave-weights; --kernels=fast)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> embedWeights(
     "embed-weights",
     cl::desc("Put the weights into the binary instead of a sidecar "
@@ -387,6 +392,20 @@ int main(int argc, char **argv) {
   if (weightSummary)
     llvm::errs() << "nibblec: " << nibble::summarizeWeights(*module).describe()
                  << "\n";
+  bool interleaved = false;
+  if (interleave && kernels == nibble::KernelChoice::Fast) {
+    llvm::Expected<std::string> archive =
+        intermediate(".interleaved.safetensors");
+    if (!archive)
+      return fail(llvm::toString(archive.takeError()));
+    if (llvm::Error error = checkNotAnInput(*archive))
+      return fail(llvm::toString(std::move(error)));
+    FailureOr<bool> moved =
+        nibble::interleaveWeights(*module, **machine, *archive);
+    if (failed(moved))
+      return kExitError;
+    interleaved = *moved;
+  }
 
   // Everything from here on is the registered pipeline nibble-compile-model,
   // then LLVM and the linker.
@@ -405,6 +424,10 @@ int main(int argc, char **argv) {
         (scheme.empty() ? std::string()
                         : " and nibble-rtn=\"scheme='" + scheme +
                               "' search=" + search + "\"") +
+        (interleaved ? " and nibble-cpu-interleave-weights=\"triple=" +
+                           (*machine)->getTargetTriple().str() + " features=" +
+                           (*machine)->getTargetFeatureString().str() + "\""
+                     : std::string()) +
         "; nibblec compiles it with\n//   nibble-opt "
         "--nibble-compile-model='" +
         (entries.empty() ? std::string()

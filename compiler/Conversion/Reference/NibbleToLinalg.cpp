@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -660,6 +661,21 @@ struct NibbleLowerToLinalgPass
     : public nibble::impl::NibbleLowerToLinalgBase<NibbleLowerToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // Weights in a compile-time layout (nibble-cpu-interleave-weights) come
+    // back to their operand's layout through a transpose.
+    SmallVector<linalg::UnPackOp> unpacks;
+    getOperation()->walk(
+        [&](linalg::UnPackOp unpack) { unpacks.push_back(unpack); });
+    IRRewriter rewriter(ctx);
+    for (linalg::UnPackOp unpack : unpacks) {
+      rewriter.setInsertionPoint(unpack);
+      if (failed(
+              linalg::lowerUnPack(rewriter, unpack,
+                                  /*lowerUnpadLikeWithExtractSlice=*/false))) {
+        unpack.emitOpError("cannot be decomposed into a transpose");
+        return signalPassFailure();
+      }
+    }
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect>();

@@ -14,7 +14,8 @@ def NibbleLowerToLinalg : Pass<"nibble-lower-to-linalg"> {
     `nibble.attention`) to `linalg.generic` over tensors:
     packed weights are unpacked and dequantized into a float tensor, then
     multiplied. It is the simple, obviously right oracle that faster lowerings
-    are tested against. `nibble.param` is left alone.
+    are tested against. `nibble.param` is left alone; `linalg.unpack` (weights
+    interleaved by `nibble-cpu-interleave-weights`) becomes a transpose.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

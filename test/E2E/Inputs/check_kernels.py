@@ -2,7 +2,7 @@
 
 Usage: check_kernels.py DIR [--aarch64 AARCH64_BIN] [--schemes NAME,...]
 
-For every weight scheme in SCHEMES, a module with three linears of different
+For every weight scheme in SCHEMES, a module with five linears of different
 shapes is quantized with nibble-rtn and run by nibble-run twice on the same
 inputs: --kernels=fast (generated kernels) and --kernels=reference (the
 oracle). The shapes cover the kernels' edge cases:
@@ -12,6 +12,8 @@ oracle). The shapes cover the kernels' edge cases:
   - d: x [20, 128] -> 72 outputs  (float kernels: packed panels of 32 rows
     x 8 tokens on AVX-512, 16 x 6 at 256 bits, then leftover rows and
     tokens)
+  - e: x [17, 256] -> 48 outputs  (interleaved weights: 3 blocks of 16
+    rows, two blocks of 8 tokens and a single token)
 
 Both lowerings dequantize every weight to the same float (the kernels repeat
 the reference's arithmetic) and differ only in the order of the K + 1 sums
@@ -28,10 +30,18 @@ codes of up to 4 bits dequantized by table lookups) and for 256-bit vectors
 (nibble-cpu-select-kernels vector-bits=256: 8 lanes, codes converted one by
 one, as on AVX2), both run here and checked with the same bound.
 
+Integer kernels run a third time on weights interleaved at compile time
+(nibble-cpu-interleave-weights: R rows side by side, R = the kernel's
+lanes), which they read in place for every shape whose N is a multiple of
+R; the script checks that those shapes (a and e at least) got such kernels,
+holds them to the same bound, and requires the reference lowering of the
+interleaved module (linalg.unpack back to row-major) to give the row-major
+module's results bit for bit.
+
 The script also checks that the fast pipeline really used kernels: a
 supported scheme has no nibble.linear / nibble.qlinear left after
 nibble-cpu-select-kernels, an unsupported one (int8 activations) keeps its
-three qlinears and gives bit-identical results.
+five qlinears and gives bit-identical results.
 
 With --aarch64 AARCH64_BIN (the directory of the cross-built nibble-run-lib)
 the fast kernels are generated for AArch64 instead: each module is compiled
@@ -40,7 +50,8 @@ run under qemu-aarch64 on the same inputs, then compared with this machine's
 --kernels=reference outputs under the same bound (it depends on K and the
 operands, not on the machine). The kernels really are there: the pass's
 remarks for that target name 4-lane kernels, and exactly those functions are
-symbols of the compiled library.
+symbols of the compiled library. Integer kernels also run on weights
+interleaved for AArch64 (4 rows).
 """
 
 import argparse
@@ -77,6 +88,7 @@ SCHEMES = [
     ("w2a8_channel", "w2, channel, asym, act = int8_dynamic", True),
     ("w2a8_g16", "w2, group = 16, act = int8_dynamic", True),
     ("w8a8_g32_asym", "w8, group = 32, asym, act = int8_dynamic", True),
+    ("w4a8_g32_f16", "w4, group = 32, scale = f16, act = int8_dynamic", True),
     # Float minimums (value = u·s + m, GGUF's Q4_1 / K-quant form; made from
     # the asym scheme, see MIN_SCHEMES): float kernels, and integer kernels
     # with int8 activations (Σ (u·s + m)·q = s·Σ u·q + m·Σ q).
@@ -108,8 +120,9 @@ SCHEMES = [
 # codes by 8-bit dot products); the other quantized-activation schemes run
 # float kernels on the dequantized activations x̃.
 INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
-                   "w2a8_channel", "w2a8_g16", "w8a8_g32_asym", "w4a8_g32_min",
-                   "w8a8_channel_min", "w4a8_g32_ag32", "w8a8_channel_ag32",
+                   "w2a8_channel", "w2a8_g16", "w8a8_g32_asym", "w4a8_g32_f16",
+                   "w4a8_g32_min", "w8a8_channel_min", "w4a8_g32_ag32",
+                   "w8a8_channel_ag32",
                    "w4a8_g64_ag32", "w4a8_g16_ag32_asym",
                    "w4a8_g32_min_ag32"}
 
@@ -122,7 +135,7 @@ MIN_SCHEMES = {"w4_g32_min", "w4a8_g32_min", "w8a8_channel_min",
 
 # name: (input shape, outputs)
 SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33),
-          "d": ((20, 128), 72)}
+          "d": ((20, 128), 72), "e": ((17, 256), 48)}
 
 U = 2.0**-24
 
@@ -253,9 +266,10 @@ def compile_aarch64(module, entry, library):
     """`module` compiled for AArch64 NEON + dotprod + i8mm (fast kernels)
     into the shared library `library`; returns the kernel functions it
     defines (global __nibble_kernel_* symbols)."""
+    # Weights stay as the module has them (interleaved or not).
     run(["nibblec", module, f"--entry={entry}", "--target=aarch64",
-         f"--mattr={AARCH64_FEATURES}", "--kernels=fast", "--emit=lib", "-o",
-         library])
+         f"--mattr={AARCH64_FEATURES}", "--kernels=fast",
+         "--interleave-weights=false", "--emit=lib", "-o", library])
     symbols = run(["llvm-nm", "--defined-only", "--extern-only", library])
     return {
         m.group(1)
@@ -273,6 +287,31 @@ def run_aarch64(aarch64_bin, library, entry, input_paths, output_paths):
     for path in output_paths:
         command += ["--output", path]
     run(command)
+
+
+def interleave(module, out_dir, tag, target=""):
+    """`module` with the weights of its integer kernels interleaved at
+    compile time for `target` (nibble-cpu-interleave-weights options), and
+    an error message unless every shape whose outputs are a multiple of the
+    layout's rows R reads interleaved weights (at least two: a and e)."""
+    result = os.path.join(out_dir, f"interleaved_{tag}.mlir")
+    run(["nibble-opt", module,
+         f"--nibble-cpu-interleave-weights={target} output-weights="
+         f"{out_dir}/interleaved_{tag}.safetensors", "-o", result])
+    remarks = subprocess.run(
+        ["nibble-opt", result, "-o", os.devnull,
+         f"--nibble-cpu-select-kernels={target} remarks"],
+        capture_output=True, text=True).stderr
+    rows = {int(r) for r in
+            re.findall(r"weights interleaved by (\d+) rows", remarks)}
+    found = remarks.count("weights interleaved by")
+    if len(rows) != 1:
+        return result, f"interleaved rows {sorted(rows)} in:\n{remarks}"
+    expected = sum(1 for _, n in SHAPES.values() if n % min(rows) == 0)
+    if found != expected or found < 2:
+        return result, (f"{found} kernels read interleaved weights, "
+                        f"expected {expected}")
+    return result, None
 
 
 def run_module(module, inputs, kernels, out_dir, tag):
@@ -383,6 +422,17 @@ def main():
                 failures += 1
                 continue
             variants = {"aarch64": fast}
+            if scheme_name in INTEGER_KERNELS:
+                interleaved, problem = interleave(
+                    modules["linears"], out_dir, scheme_name + "_aarch64",
+                    f"triple={AARCH64_TRIPLE} features={AARCH64_FEATURES}")
+                if problem:
+                    print(f"{scheme_name}: FAIL: {problem}")
+                    failures += 1
+                    continue
+                variants["aarch64 interleaved"], _ = run_module_aarch64(
+                    args.aarch64, interleaved, inputs, out_dir,
+                    scheme_name + "_interleaved")
         else:
             selected = run(["nibble-opt", modules["linears"],
                             "--nibble-cpu-select-kernels"])
@@ -415,8 +465,29 @@ def main():
                 "256-bit": run_module(narrow, inputs, "fast", out_dir,
                                       scheme_name + "_256"),
             }
+            # Weights interleaved at compile time: the kernels read them in
+            # place; the reference lowering unpacks them to the same Ŵ.
+            interleaved = None
+            if scheme_name in INTEGER_KERNELS:
+                interleaved, problem = interleave(modules["linears"], out_dir,
+                                                  scheme_name)
+                if problem:
+                    print(f"{scheme_name}: FAIL: {problem}")
+                    failures += 1
+                    continue
+                variants["interleaved"] = run_module(
+                    interleaved, inputs, "fast", out_dir,
+                    scheme_name + "_interleaved")
         ref = run_module(modules["linears"], inputs, "reference", out_dir,
                          scheme_name)
+        if not args.aarch64 and interleaved:
+            unpacked = run_module(interleaved, inputs, "reference", out_dir,
+                                  scheme_name + "_interleaved")
+            if any(not np.array_equal(unpacked[n], ref[n]) for n in ref):
+                print(f"{scheme_name}: FAIL: the reference lowering of the "
+                      "interleaved weights differs from the row-major one")
+                failures += 1
+                continue
         eye = run_module(modules["eye"], identity, "reference", out_dir,
                          scheme_name + "_eye")
         bias = run_module(modules["eye"], zeros, "reference", out_dir,

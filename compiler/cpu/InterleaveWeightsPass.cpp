@@ -1,0 +1,250 @@
+//===- InterleaveWeightsPass.cpp - Weights laid out at compile time -------===//
+//
+// nibble-cpu-interleave-weights: the quantized weights of the linears that
+// get integer kernels with panels, rewritten once, at compile time, into the
+// layout the kernels read (InterleavedWeights.h), written to a new archive.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/cpu/CpuTarget.h"
+#include "compiler/cpu/InterleavedWeights.h"
+#include "compiler/cpu/LinearKernel.h"
+#include "compiler/cpu/Passes.h"
+#include "dialects/NibbleOps.h"
+#include "dialects/ParamDType.h"
+#include "passes/WeightStore.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <deque>
+
+namespace nibble {
+#define GEN_PASS_DEF_NIBBLECPUINTERLEAVEWEIGHTS
+#include "compiler/cpu/Passes.h.inc"
+} // namespace nibble
+
+using namespace mlir;
+using namespace nibble;
+
+namespace {
+
+/// `<archive>.interleaved.safetensors` next to `input`.
+std::string defaultOutputPath(StringRef input) {
+  SmallString<256> path(input);
+  if (llvm::sys::path::extension(path) == ".safetensors")
+    llvm::sys::path::replace_extension(path, "");
+  path += ".interleaved.safetensors";
+  return std::string(path);
+}
+
+/// The layout in words, for the archive's metadata.
+std::string describeLayout(int64_t rows, bool codes) {
+  std::string text = "rows interleaved by " + std::to_string(rows) + " " +
+                     (codes ? "four bytes at a time" : "one element at a time");
+  text += codes ? " (linalg.unpack inner_dims_pos = [0, 1] inner_tiles = [" +
+                      std::to_string(rows) + ", 4])"
+                : " (linalg.unpack inner_dims_pos = [0] inner_tiles = [" +
+                      std::to_string(rows) + "])";
+  return text;
+}
+
+/// One run's rewriting: the weights interleaved so far and the new
+/// archive's tensors.
+class Interleaver {
+public:
+  /// The interleaved value of each weight source already rewritten: global
+  /// symbols and param names to the new tensor's name, constants to the new
+  /// constant's attribute.
+  llvm::StringMap<std::string> interleavedNames;
+  llvm::DenseMap<Attribute, DenseElementsAttr> interleavedConstants;
+  /// The new archive's tensors (their bytes stay here until it is written).
+  std::deque<std::vector<uint8_t>> buffers;
+  SmallVector<WeightStore::NewTensor> added;
+  SmallVector<std::pair<std::string, std::string>> metadata;
+  WeightStore store;
+
+  /// The panel rows R the kernel of `op` reads interleaved weights by, or 0
+  /// when it has no integer panels or the layout does not fit the op.
+  int64_t rowsFor(QLinearOp op, const CpuTarget &target) {
+    std::string whyNot;
+    FailureOr<LinearKernelConfig> config =
+        chooseLinearKernel(op, target, whyNot);
+    if (failed(config) || !config->integerDot || config->panelRows == 0 ||
+        interleavedRowsOf(op) != 0 || op.getScaleScales())
+      return 0;
+    Granularity granularity = op.getScheme().getGranularity();
+    if (granularity != Granularity::Group &&
+        granularity != Granularity::Channel)
+      return 0;
+    int64_t rows = config->panelRows;
+    if (op.getOutputSize() % rows != 0 ||
+        op.getWeight().getType().getDimSize(1) % kInterleavedWordBytes != 0)
+      return 0;
+    for (OpOperand *operand : interleavableOperands(op)) {
+      Operation *source = operand->get().getDefiningOp();
+      if (!isa_and_nonnull<GlobalLoadOp, ParamOp>(source) &&
+          !matchPattern(operand->get(), m_Constant()))
+        return 0;
+      auto constant = dyn_cast_or_null<arith::ConstantOp>(source);
+      if (constant && !isa<DenseElementsAttr>(constant.getValue()))
+        return 0;
+    }
+    return rows;
+  }
+
+  /// The bytes of `bytes` ([N, X] of `type`) interleaved by `rows`, kept
+  /// alive for the archive.
+  ArrayRef<uint8_t> interleave(ArrayRef<uint8_t> bytes, RankedTensorType type,
+                               int64_t rows, bool codes) {
+    int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+    int64_t rowBytes = type.getDimSize(1) * elementBytes;
+    buffers.push_back(
+        interleaveRows(bytes, type.getDimSize(0), rowBytes, rows,
+                       codes ? kInterleavedWordBytes : elementBytes));
+    return buffers.back();
+  }
+
+  /// The name of the interleaved copy of archive tensor `name`, added to the
+  /// new archive the first time.
+  FailureOr<std::string> interleavedTensor(Operation *op, StringRef name,
+                                           FailureOr<const TensorView *> view,
+                                           RankedTensorType type, int64_t rows,
+                                           bool codes) {
+    auto it = interleavedNames.find(name);
+    if (it != interleavedNames.end())
+      return it->second;
+    if (failed(view))
+      return failure();
+    std::string newName = (name + ".interleaved" + std::to_string(rows)).str();
+    RankedTensorType newType = interleavedType(type, rows, codes);
+    added.push_back({newName, (*view)->dtype,
+                     SmallVector<int64_t>(newType.getShape()),
+                     interleave((*view)->bytes, type, rows, codes)});
+    metadata.push_back({"nibble.layout." + newName,
+                        describeLayout(rows, codes) + " of " + name.str()});
+    interleavedNames[name] = newName;
+    return newName;
+  }
+
+  /// The interleaved value of `value` (a global load, param or constant) by
+  /// `rows`, created before `op`.
+  FailureOr<Value> interleavedValue(OpBuilder &b, Operation *op, Value value,
+                                    int64_t rows, bool codes) {
+    auto type = cast<RankedTensorType>(value.getType());
+    RankedTensorType newType = interleavedType(type, rows, codes);
+    Location loc = op->getLoc();
+    if (auto load = value.getDefiningOp<GlobalLoadOp>()) {
+      auto module = op->getParentOfType<ModuleOp>();
+      auto global = SymbolTable::lookupSymbolIn(module, load.getGlobalAttr());
+      auto globalOp = cast<GlobalOp>(global);
+      FailureOr<std::string> name =
+          interleavedTensor(globalOp, globalOp.getName(),
+                            store.resolve(globalOp), type, rows, codes);
+      if (failed(name))
+        return failure();
+      std::string symbol =
+          (globalOp.getSymName() + ".interleaved" + std::to_string(rows)).str();
+      if (!SymbolTable::lookupSymbolIn(module, b.getStringAttr(symbol))) {
+        OpBuilder atGlobal(globalOp);
+        GlobalOp::create(atGlobal, globalOp.getLoc(), StringRef(symbol),
+                         StringRef(*name), newType);
+      }
+      return GlobalLoadOp::create(
+                 b, loc, newType,
+                 FlatSymbolRefAttr::get(b.getContext(), symbol))
+          .getResult();
+    }
+    if (auto param = value.getDefiningOp<ParamOp>()) {
+      FailureOr<std::string> name = interleavedTensor(
+          param, param.getName(), store.resolve(param), type, rows, codes);
+      if (failed(name))
+        return failure();
+      return ParamOp::create(b, loc, newType, *name).getResult();
+    }
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    auto attr = cast<DenseElementsAttr>(constant.getValue());
+    DenseElementsAttr &interleaved = interleavedConstants[attr];
+    if (!interleaved) {
+      if (attr.isSplat()) {
+        interleaved = attr.reshape(newType);
+      } else {
+        ArrayRef<char> raw = attr.getRawData();
+        ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t *>(raw.data()),
+                                raw.size());
+        ArrayRef<uint8_t> result = interleave(bytes, type, rows, codes);
+        interleaved = DenseElementsAttr::getFromRawBuffer(
+            newType,
+            ArrayRef<char>(reinterpret_cast<const char *>(result.data()),
+                           result.size()));
+      }
+    }
+    return arith::ConstantOp::create(b, loc, interleaved).getResult();
+  }
+
+  /// Interleaves the weights of `module`'s qlinears for `target`, writing
+  /// archive weights to `outputWeights` (empty: the default path).
+  LogicalResult run(ModuleOp module, const CpuTarget &target,
+                    StringRef outputWeights) {
+    SmallVector<std::pair<QLinearOp, int64_t>> work;
+    module.walk([&](QLinearOp op) {
+      if (int64_t rows = rowsFor(op, target))
+        work.push_back({op, rows});
+    });
+    if (work.empty())
+      return success();
+    for (auto [op, rows] : work) {
+      OpBuilder b(op);
+      for (OpOperand *operand : interleavableOperands(op)) {
+        bool codes = operand == &op.getWeightMutable();
+        Value old = operand->get();
+        FailureOr<Value> interleaved =
+            interleavedValue(b, op, old, rows, codes);
+        if (failed(interleaved))
+          return failure();
+        operand->set(unpackInterleaved(b, op.getLoc(), *interleaved,
+                                       cast<RankedTensorType>(old.getType()),
+                                       rows, codes));
+        if (Operation *source = old.getDefiningOp(); source->use_empty())
+          source->erase();
+      }
+    }
+    // Globals no op reads any more (their interleaved copies replace them)
+    // leave the module and the archive.
+    for (GlobalOp global : llvm::to_vector(module.getOps<GlobalOp>()))
+      if (interleavedNames.count(global.getName()) &&
+          SymbolTable::symbolKnownUseEmpty(global, module))
+        global.erase();
+    if (added.empty())
+      return success();
+    FailureOr<std::string> input = WeightStore::getArchivePath(module);
+    if (failed(input))
+      return failure();
+    std::string output = outputWeights.empty() ? defaultOutputPath(*input)
+                                               : std::string(outputWeights);
+    if (output == *input || llvm::sys::fs::equivalent(output, *input))
+      return module.emitError()
+             << "nibble-cpu-interleave-weights: output-weights '" << output
+             << "' is the input archive; write the interleaved weights to "
+                "another file";
+    metadata.push_back({"producer", "nibble-cpu-interleave-weights"});
+    return store.writeArchive(module, added, metadata, output);
+  }
+};
+
+struct InterleaveWeightsPass
+    : public nibble::impl::NibbleCpuInterleaveWeightsBase<
+          InterleaveWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    CpuTarget target = triple.empty()
+                           ? CpuTarget::host()
+                           : CpuTarget::fromFeatures(triple, features);
+    if (failed(Interleaver().run(getOperation(), target, outputWeights)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -22,6 +22,11 @@
 // horizontal sums: against the dot-product blocks, one conversion and one
 // FMA per group serve the 16 rows of a lane vector, not one row.
 //
+// Weights interleaved at compile time (InterleavedWeights.h) are a panel
+// already: every block of tokens, single tokens included, reads them in
+// place (emitInterleavedTiles), each 4-byte word of a row giving the codes of
+// one or more quads of x after a shift and a mask.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/cpu/LinearKernelEmitter.h"
@@ -116,17 +121,11 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
   int64_t vectorsPerRow = config.panelRows / lanes;
   // Groups of values sharing a weight scale and an activation scale.
   int64_t groupSize = sig.scaleGroupSize();
-  int64_t quadsPerGroup = groupSize / 4;
   int64_t groupsPerWeightGroup = sig.groupSize() / groupSize;
   int64_t groupsPerActivationGroup = sig.activationGroupSize() / groupSize;
   bool activationGroups = sig.hasActivationGroups();
-  // Quads per iteration of the loop over a group (unrolled).
-  int64_t unroll = std::gcd(quadsPerGroup, int64_t(8));
   VectorType f32Type = f32Vector(b);
   auto i32Type = VectorType::get({lanes}, b.getI32Type());
-  auto bytesType = VectorType::get({4 * lanes}, b.getI8Type());
-  auto quadType = VectorType::get({4}, b.getI8Type());
-  auto oneWordType = VectorType::get({1}, b.getI32Type());
   Value zeroF32 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
   Value zeroI32 = arith::ConstantOp::create(
@@ -204,110 +203,8 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                             : arith::MulIOp::create(b, loc, factors[v], negated)
                                   .getResult());
         }
-        // Each token's four codes at k on every lane, times the rows'
-        // codes of that quad (one vector of bytes per vector of rows).
-        auto accumulate = [&](OpBuilder &b, Location loc, Value k,
-                              ArrayRef<Value> codes,
-                              SmallVectorImpl<Value> &sums) {
-          for (int64_t t = 0; t < tokens; ++t) {
-            Value word = vector::BitCastOp::create(
-                b, loc, oneWordType,
-                vector::LoadOp::create(b, loc, quadType, input.codes,
-                                       ValueRange{tokenIndex[t], k}));
-            Value activations = vector::BitCastOp::create(
-                b, loc, bytesType,
-                vector::BroadcastOp::create(
-                    b, loc, i32Type,
-                    vector::ExtractOp::create(b, loc, word,
-                                              ArrayRef<int64_t>{0})));
-            for (int64_t v = 0; v < vectorsPerRow; ++v) {
-              Value &sum = sums[t * vectorsPerRow + v];
-              sum = func::CallOp::create(b, loc, dot,
-                                         ValueRange{sum, codes[v], activations})
-                        .getResult(0);
-            }
-          }
-        };
-        scf::ForOp quadLoop;
-        if (!panel.block) {
-          Value firstQuad =
-              arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
-          quadLoop = scf::ForOp::create(
-              b, loc, firstQuad,
-              arith::AddIOp::create(b, loc, firstQuad,
-                                    index(b, loc, quadsPerGroup)),
-              index(b, loc, unroll), sumsInit,
-              [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
-                SmallVector<Value> next(sums.begin(), sums.end());
-                for (int64_t u = 0; u < unroll; ++u) {
-                  Value quad =
-                      arith::AddIOp::create(b, loc, q0, index(b, loc, u));
-                  Value k =
-                      arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
-                  SmallVector<Value> codes;
-                  for (Value column : columns)
-                    codes.push_back(vector::BitCastOp::create(
-                        b, loc, bytesType,
-                        vector::LoadOp::create(b, loc, i32Type, panel.codes,
-                                               ValueRange{quad, column})));
-                  accumulate(b, loc, k, codes, next);
-                }
-                scf::YieldOp::create(b, loc, next);
-              });
-        } else {
-          // Interleaved words, a part of x's order at a time: bits p·c of
-          // the part's word i are the codes of x's quad p·words + i.
-          int64_t part = std::min(chunk, groupSize);
-          int64_t words = part / (4 * perByte);
-          int64_t bits = 8 / perByte;
-          Value mask = arith::ConstantOp::create(
-              b, loc,
-              DenseElementsAttr::get(
-                  i32Type, b.getI32IntegerAttr(
-                               int32_t(0x01010101u * ((1u << bits) - 1)))));
-          Value groupStart =
-              arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
-          quadLoop = scf::ForOp::create(
-              b, loc, groupStart,
-              arith::AddIOp::create(b, loc, groupStart,
-                                    index(b, loc, groupSize)),
-              index(b, loc, part), sumsInit,
-              [&](OpBuilder &b, Location loc, Value partStart,
-                  ValueRange sums) {
-                SmallVector<Value> next(sums.begin(), sums.end());
-                Value firstWord = arith::DivUIOp::create(
-                    b, loc, partStart, index(b, loc, 4 * perByte));
-                for (int64_t i = 0; i < words; ++i) {
-                  Value packed = vector::BitCastOp::create(
-                      b, loc, i32Type,
-                      vector::LoadOp::create(
-                          b, loc, bytesType, panel.codes,
-                          ValueRange{panel.block,
-                                     arith::AddIOp::create(b, loc, firstWord,
-                                                           index(b, loc, i)),
-                                     index(b, loc, 0)}));
-                  for (int64_t p = 0; p < perByte; ++p) {
-                    Value codes = packed;
-                    if (p > 0)
-                      codes = arith::ShRUIOp::create(
-                          b, loc, codes,
-                          arith::ConstantOp::create(
-                              b, loc,
-                              DenseElementsAttr::get(
-                                  i32Type, b.getI32IntegerAttr(p * bits))));
-                    if (perByte > 1)
-                      codes = arith::AndIOp::create(b, loc, codes, mask);
-                    Value k = arith::AddIOp::create(
-                        b, loc, partStart, index(b, loc, 4 * (p * words + i)));
-                    accumulate(
-                        b, loc, k,
-                        {vector::BitCastOp::create(b, loc, bytesType, codes)},
-                        next);
-                  }
-                }
-                scf::YieldOp::create(b, loc, next);
-              });
-        }
+        SmallVector<Value> groupSums =
+            emitPanelGroupSums(b, loc, panel, input, tokenIndex, g, sumsInit);
         SmallVector<Value> next(accs.begin(), accs.end());
         for (int64_t t = 0; t < tokens; ++t) {
           // The sums scale by s (s·s_a with activation groups), minimums by
@@ -325,7 +222,7 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
           for (int64_t v = 0; v < vectorsPerRow; ++v) {
             Value &acc = next[t * vectorsPerRow + v];
             Value exact = arith::SIToFPOp::create(
-                b, loc, f32Type, quadLoop.getResult(t * vectorsPerRow + v));
+                b, loc, f32Type, groupSums[t * vectorsPerRow + v]);
             Value scale =
                 activationGroups
                     ? arith::MulFOp::create(b, loc, scales[v], activationScale)
@@ -358,6 +255,122 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
                               ValueRange{tokenIndex[t], column});
     }
   }
+}
+
+SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
+    OpBuilder &b, Location loc, const IntegerPanel &panel,
+    const QuantizedInput &input, ArrayRef<Value> tokenIndex, Value g,
+    ValueRange sumsInit) {
+  int64_t tokens = tokenIndex.size();
+  int64_t vectorsPerRow = config.panelRows / lanes;
+  int64_t groupSize = sig.scaleGroupSize();
+  int64_t quadsPerGroup = groupSize / 4;
+  // Quads per iteration of the loop over a group (unrolled).
+  int64_t unroll = std::gcd(quadsPerGroup, int64_t(8));
+  auto i32Type = VectorType::get({lanes}, b.getI32Type());
+  auto bytesType = VectorType::get({4 * lanes}, b.getI8Type());
+  auto quadType = VectorType::get({4}, b.getI8Type());
+  auto oneWordType = VectorType::get({1}, b.getI32Type());
+  SmallVector<Value> columns;
+  for (int64_t v = 0; v < vectorsPerRow; ++v)
+    columns.push_back(index(b, loc, v * lanes));
+  // Each token's four codes at k on every lane, times the rows'
+  // codes of that quad (one vector of bytes per vector of rows).
+  auto accumulate = [&](OpBuilder &b, Location loc, Value k,
+                        ArrayRef<Value> codes, SmallVectorImpl<Value> &sums) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      Value word = vector::BitCastOp::create(
+          b, loc, oneWordType,
+          vector::LoadOp::create(b, loc, quadType, input.codes,
+                                 ValueRange{tokenIndex[t], k}));
+      Value activations = vector::BitCastOp::create(
+          b, loc, bytesType,
+          vector::BroadcastOp::create(
+              b, loc, i32Type,
+              vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0})));
+      for (int64_t v = 0; v < vectorsPerRow; ++v) {
+        Value &sum = sums[t * vectorsPerRow + v];
+        sum = func::CallOp::create(b, loc, dot,
+                                   ValueRange{sum, codes[v], activations})
+                  .getResult(0);
+      }
+    }
+  };
+  scf::ForOp loop;
+  if (!panel.block) {
+    Value firstQuad =
+        arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
+    loop = scf::ForOp::create(
+        b, loc, firstQuad,
+        arith::AddIOp::create(b, loc, firstQuad, index(b, loc, quadsPerGroup)),
+        index(b, loc, unroll), sumsInit,
+        [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
+          SmallVector<Value> next(sums.begin(), sums.end());
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value quad = arith::AddIOp::create(b, loc, q0, index(b, loc, u));
+            Value k = arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
+            SmallVector<Value> codes;
+            for (Value column : columns)
+              codes.push_back(vector::BitCastOp::create(
+                  b, loc, bytesType,
+                  vector::LoadOp::create(b, loc, i32Type, panel.codes,
+                                         ValueRange{quad, column})));
+            accumulate(b, loc, k, codes, next);
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+  } else {
+    // Interleaved words, a part of x's order at a time: bits p·c of
+    // the part's word i are the codes of x's quad p·words + i.
+    int64_t part = std::min(chunk, groupSize);
+    int64_t words = part / (4 * perByte);
+    int64_t bits = 8 / perByte;
+    Value mask = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            i32Type,
+            b.getI32IntegerAttr(int32_t(0x01010101u * ((1u << bits) - 1)))));
+    Value groupStart =
+        arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
+    loop = scf::ForOp::create(
+        b, loc, groupStart,
+        arith::AddIOp::create(b, loc, groupStart, index(b, loc, groupSize)),
+        index(b, loc, part), sumsInit,
+        [&](OpBuilder &b, Location loc, Value partStart, ValueRange sums) {
+          SmallVector<Value> next(sums.begin(), sums.end());
+          Value firstWord = arith::DivUIOp::create(b, loc, partStart,
+                                                   index(b, loc, 4 * perByte));
+          for (int64_t i = 0; i < words; ++i) {
+            Value packed = vector::BitCastOp::create(
+                b, loc, i32Type,
+                vector::LoadOp::create(
+                    b, loc, bytesType, panel.codes,
+                    ValueRange{panel.block,
+                               arith::AddIOp::create(b, loc, firstWord,
+                                                     index(b, loc, i)),
+                               index(b, loc, 0)}));
+            for (int64_t p = 0; p < perByte; ++p) {
+              Value codes = packed;
+              if (p > 0)
+                codes = arith::ShRUIOp::create(
+                    b, loc, codes,
+                    arith::ConstantOp::create(
+                        b, loc,
+                        DenseElementsAttr::get(i32Type,
+                                               b.getI32IntegerAttr(p * bits))));
+              if (perByte > 1)
+                codes = arith::AndIOp::create(b, loc, codes, mask);
+              Value k = arith::AddIOp::create(
+                  b, loc, partStart, index(b, loc, 4 * (p * words + i)));
+              accumulate(b, loc, k,
+                         {vector::BitCastOp::create(b, loc, bytesType, codes)},
+                         next);
+            }
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+  }
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
 }
 
 void LinearKernelEmitter::emitInterleavedTiles(OpBuilder &b, Location loc,

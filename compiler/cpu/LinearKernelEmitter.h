@@ -289,6 +289,15 @@ private:
                              const IntegerPanel &panel,
                              const QuantizedInput &input, mlir::Value n0,
                              mlir::Value m0, int64_t tokens);
+  /// The i32 sums of group `g` of a panel block: `sumsInit` (one vector per
+  /// token of `tokenIndex` and vector of rows) plus the 8-bit dot products
+  /// of the group's weight quads, from the panel or the interleaved words,
+  /// with each token's broadcast quad of activation codes.
+  llvm::SmallVector<mlir::Value>
+  emitPanelGroupSums(mlir::OpBuilder &b, mlir::Location loc,
+                     const IntegerPanel &panel, const QuantizedInput &input,
+                     llvm::ArrayRef<mlir::Value> tokenIndex, mlir::Value g,
+                     mlir::ValueRange sumsInit);
   /// Every tile of tokens on panels of the interleaved weights read in
   /// place: blocks of panelTokens tokens, then single tokens (decode).
   void emitInterleavedTiles(mlir::OpBuilder &b, mlir::Location loc,

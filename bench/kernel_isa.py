@@ -339,8 +339,10 @@ def analyse(args, work, model, scheme, target):
     nibble_opt = os.path.join(args.build_dir, "bin", "nibble-opt")
     scheme_flags = [f"--scheme={SCHEMES[scheme]}"] if SCHEMES[scheme] else []
     quantized = os.path.join(work, f"{scheme}.mlir")
-    run([nibblec, model, "--entry=linear", *scheme_flags, "--emit=mlir", "-o",
-         quantized])
+    # For the target: nibblec lays weights out for its kernels (interleaved
+    # integer weights), and the remark must see the same layout.
+    run([nibblec, model, "--entry=linear", *scheme_flags, *flags,
+         "--emit=mlir", "-o", quantized])
     remark = kernel_remarks(nibble_opt, quantized, target)
     obj = os.path.join(work, f"{scheme}-{target}.o")
     run([nibblec, model, "--entry=linear", *scheme_flags, *flags,

@@ -296,16 +296,27 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
       }
     }
   };
+  // A loop over [g·length, (g + 1)·length) by `step` carrying the sums.
+  auto overGroup =
+      [&](int64_t length, int64_t step,
+          function_ref<void(OpBuilder &, Location, Value, SmallVector<Value> &)>
+              body) {
+        Value start = arith::MulIOp::create(b, loc, g, index(b, loc, length));
+        return scf::ForOp::create(
+            b, loc, start,
+            arith::AddIOp::create(b, loc, start, index(b, loc, length)),
+            index(b, loc, step), sumsInit,
+            [&](OpBuilder &b, Location loc, Value at, ValueRange sums) {
+              SmallVector<Value> next(sums.begin(), sums.end());
+              body(b, loc, at, next);
+              scf::YieldOp::create(b, loc, next);
+            });
+      };
   scf::ForOp loop;
   if (!panel.block) {
-    Value firstQuad =
-        arith::MulIOp::create(b, loc, g, index(b, loc, quadsPerGroup));
-    loop = scf::ForOp::create(
-        b, loc, firstQuad,
-        arith::AddIOp::create(b, loc, firstQuad, index(b, loc, quadsPerGroup)),
-        index(b, loc, unroll), sumsInit,
-        [&](OpBuilder &b, Location loc, Value q0, ValueRange sums) {
-          SmallVector<Value> next(sums.begin(), sums.end());
+    loop = overGroup(
+        quadsPerGroup, unroll,
+        [&](OpBuilder &b, Location loc, Value q0, SmallVector<Value> &next) {
           for (int64_t u = 0; u < unroll; ++u) {
             Value quad = arith::AddIOp::create(b, loc, q0, index(b, loc, u));
             Value k = arith::MulIOp::create(b, loc, quad, index(b, loc, 4));
@@ -317,7 +328,6 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
                                          ValueRange{quad, column})));
             accumulate(b, loc, k, codes, next);
           }
-          scf::YieldOp::create(b, loc, next);
         });
   } else {
     // Interleaved words, a part of x's order at a time: bits p·c of
@@ -330,14 +340,10 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
         DenseElementsAttr::get(
             i32Type,
             b.getI32IntegerAttr(int32_t(0x01010101u * ((1u << bits) - 1)))));
-    Value groupStart =
-        arith::MulIOp::create(b, loc, g, index(b, loc, groupSize));
-    loop = scf::ForOp::create(
-        b, loc, groupStart,
-        arith::AddIOp::create(b, loc, groupStart, index(b, loc, groupSize)),
-        index(b, loc, part), sumsInit,
-        [&](OpBuilder &b, Location loc, Value partStart, ValueRange sums) {
-          SmallVector<Value> next(sums.begin(), sums.end());
+    loop = overGroup(
+        groupSize, part,
+        [&](OpBuilder &b, Location loc, Value partStart,
+            SmallVector<Value> &next) {
           Value firstWord = arith::DivUIOp::create(b, loc, partStart,
                                                    index(b, loc, 4 * perByte));
           for (int64_t i = 0; i < words; ++i) {
@@ -367,7 +373,6 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
                          next);
             }
           }
-          scf::YieldOp::create(b, loc, next);
         });
   }
   return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());

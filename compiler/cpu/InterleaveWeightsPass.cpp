@@ -15,10 +15,12 @@
 #include "passes/WeightStore.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <deque>
+#include <tuple>
 
 namespace nibble {
 #define GEN_PASS_DEF_NIBBLECPUINTERLEAVEWEIGHTS
@@ -54,135 +56,6 @@ std::string describeLayout(int64_t rows, bool codes) {
 /// archive's tensors.
 class Interleaver {
 public:
-  /// The interleaved value of each weight source already rewritten: global
-  /// symbols and param names to the new tensor's name, constants to the new
-  /// constant's attribute.
-  llvm::StringMap<std::string> interleavedNames;
-  llvm::DenseMap<Attribute, DenseElementsAttr> interleavedConstants;
-  /// The new archive's tensors (their bytes stay here until it is written).
-  std::deque<std::vector<uint8_t>> buffers;
-  SmallVector<WeightStore::NewTensor> added;
-  SmallVector<std::pair<std::string, std::string>> metadata;
-  WeightStore store;
-
-  /// The panel rows R the kernel of `op` reads interleaved weights by, or 0
-  /// when it has no integer panels or the layout does not fit the op.
-  int64_t rowsFor(QLinearOp op, const CpuTarget &target) {
-    std::string whyNot;
-    FailureOr<LinearKernelConfig> config =
-        chooseLinearKernel(op, target, whyNot);
-    if (failed(config) || !config->integerDot || config->panelRows == 0 ||
-        interleavedRowsOf(op) != 0 || op.getScaleScales())
-      return 0;
-    Granularity granularity = op.getScheme().getGranularity();
-    if (granularity != Granularity::Group &&
-        granularity != Granularity::Channel)
-      return 0;
-    int64_t rows = config->panelRows;
-    if (op.getOutputSize() % rows != 0 ||
-        op.getWeight().getType().getDimSize(1) % kInterleavedWordBytes != 0)
-      return 0;
-    for (OpOperand *operand : interleavableOperands(op)) {
-      Operation *source = operand->get().getDefiningOp();
-      if (!isa_and_nonnull<GlobalLoadOp, ParamOp>(source) &&
-          !matchPattern(operand->get(), m_Constant()))
-        return 0;
-      auto constant = dyn_cast_or_null<arith::ConstantOp>(source);
-      if (constant && !isa<DenseElementsAttr>(constant.getValue()))
-        return 0;
-    }
-    return rows;
-  }
-
-  /// The bytes of `bytes` ([N, X] of `type`) interleaved by `rows`, kept
-  /// alive for the archive.
-  ArrayRef<uint8_t> interleave(ArrayRef<uint8_t> bytes, RankedTensorType type,
-                               int64_t rows, bool codes) {
-    int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-    int64_t rowBytes = type.getDimSize(1) * elementBytes;
-    buffers.push_back(
-        interleaveRows(bytes, type.getDimSize(0), rowBytes, rows,
-                       codes ? kInterleavedWordBytes : elementBytes));
-    return buffers.back();
-  }
-
-  /// The name of the interleaved copy of archive tensor `name`, added to the
-  /// new archive the first time.
-  FailureOr<std::string> interleavedTensor(Operation *op, StringRef name,
-                                           FailureOr<const TensorView *> view,
-                                           RankedTensorType type, int64_t rows,
-                                           bool codes) {
-    auto it = interleavedNames.find(name);
-    if (it != interleavedNames.end())
-      return it->second;
-    if (failed(view))
-      return failure();
-    std::string newName = (name + ".interleaved" + std::to_string(rows)).str();
-    RankedTensorType newType = interleavedType(type, rows, codes);
-    added.push_back({newName, (*view)->dtype,
-                     SmallVector<int64_t>(newType.getShape()),
-                     interleave((*view)->bytes, type, rows, codes)});
-    metadata.push_back({"nibble.layout." + newName,
-                        describeLayout(rows, codes) + " of " + name.str()});
-    interleavedNames[name] = newName;
-    return newName;
-  }
-
-  /// The interleaved value of `value` (a global load, param or constant) by
-  /// `rows`, created before `op`.
-  FailureOr<Value> interleavedValue(OpBuilder &b, Operation *op, Value value,
-                                    int64_t rows, bool codes) {
-    auto type = cast<RankedTensorType>(value.getType());
-    RankedTensorType newType = interleavedType(type, rows, codes);
-    Location loc = op->getLoc();
-    if (auto load = value.getDefiningOp<GlobalLoadOp>()) {
-      auto module = op->getParentOfType<ModuleOp>();
-      auto global = SymbolTable::lookupSymbolIn(module, load.getGlobalAttr());
-      auto globalOp = cast<GlobalOp>(global);
-      FailureOr<std::string> name =
-          interleavedTensor(globalOp, globalOp.getName(),
-                            store.resolve(globalOp), type, rows, codes);
-      if (failed(name))
-        return failure();
-      std::string symbol =
-          (globalOp.getSymName() + ".interleaved" + std::to_string(rows)).str();
-      if (!SymbolTable::lookupSymbolIn(module, b.getStringAttr(symbol))) {
-        OpBuilder atGlobal(globalOp);
-        GlobalOp::create(atGlobal, globalOp.getLoc(), StringRef(symbol),
-                         StringRef(*name), newType);
-      }
-      return GlobalLoadOp::create(
-                 b, loc, newType,
-                 FlatSymbolRefAttr::get(b.getContext(), symbol))
-          .getResult();
-    }
-    if (auto param = value.getDefiningOp<ParamOp>()) {
-      FailureOr<std::string> name = interleavedTensor(
-          param, param.getName(), store.resolve(param), type, rows, codes);
-      if (failed(name))
-        return failure();
-      return ParamOp::create(b, loc, newType, *name).getResult();
-    }
-    auto constant = value.getDefiningOp<arith::ConstantOp>();
-    auto attr = cast<DenseElementsAttr>(constant.getValue());
-    DenseElementsAttr &interleaved = interleavedConstants[attr];
-    if (!interleaved) {
-      if (attr.isSplat()) {
-        interleaved = attr.reshape(newType);
-      } else {
-        ArrayRef<char> raw = attr.getRawData();
-        ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t *>(raw.data()),
-                                raw.size());
-        ArrayRef<uint8_t> result = interleave(bytes, type, rows, codes);
-        interleaved = DenseElementsAttr::getFromRawBuffer(
-            newType,
-            ArrayRef<char>(reinterpret_cast<const char *>(result.data()),
-                           result.size()));
-      }
-    }
-    return arith::ConstantOp::create(b, loc, interleaved).getResult();
-  }
-
   /// Interleaves the weights of `module`'s qlinears for `target`, writing
   /// archive weights to `outputWeights` (empty: the default path).
   LogicalResult run(ModuleOp module, const CpuTarget &target,
@@ -213,7 +86,7 @@ public:
     // Globals no op reads any more (their interleaved copies replace them)
     // leave the module and the archive.
     for (GlobalOp global : llvm::to_vector(module.getOps<GlobalOp>()))
-      if (interleavedNames.count(global.getName()) &&
+      if (sourceNames.contains(global.getName()) &&
           SymbolTable::symbolKnownUseEmpty(global, module))
         global.erase();
     if (added.empty())
@@ -231,6 +104,134 @@ public:
     metadata.push_back({"producer", "nibble-cpu-interleave-weights"});
     return store.writeArchive(module, added, metadata, output);
   }
+
+private:
+  /// The panel rows R the kernel of `op` reads interleaved weights by, or 0
+  /// when it has no integer panels or the layout does not fit the op.
+  int64_t rowsFor(QLinearOp op, const CpuTarget &target) {
+    std::string whyNot;
+    FailureOr<LinearKernelConfig> config =
+        chooseLinearKernel(op, target, whyNot);
+    if (failed(config) || !config->integerDot || config->panelRows == 0 ||
+        interleavedRowsOf(op) != 0 || op.getScaleScales())
+      return 0;
+    Granularity granularity = op.getScheme().getGranularity();
+    if (granularity != Granularity::Group &&
+        granularity != Granularity::Channel)
+      return 0;
+    int64_t rows = config->panelRows;
+    if (op.getOutputSize() % rows != 0 ||
+        op.getWeight().getType().getDimSize(1) % kInterleavedWordBytes != 0)
+      return 0;
+    for (OpOperand *operand : interleavableOperands(op)) {
+      Operation *source = operand->get().getDefiningOp();
+      auto constant = dyn_cast_or_null<arith::ConstantOp>(source);
+      if (!isa_and_nonnull<GlobalLoadOp, ParamOp>(source) &&
+          !(constant && isa<DenseElementsAttr>(constant.getValue())))
+        return 0;
+    }
+    return rows;
+  }
+
+  /// The bytes of `bytes` ([N, X] of `type`) interleaved by `rows`, kept
+  /// alive for the archive.
+  ArrayRef<uint8_t> interleave(ArrayRef<uint8_t> bytes, RankedTensorType type,
+                               int64_t rows, bool codes) {
+    int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+    int64_t rowBytes = type.getDimSize(1) * elementBytes;
+    buffers.push_back(
+        interleaveRows(bytes, type.getDimSize(0), rowBytes, rows,
+                       codes ? kInterleavedWordBytes : elementBytes));
+    return buffers.back();
+  }
+
+  /// The name of the interleaved copy of archive tensor `name`, added to the
+  /// new archive the first time.
+  FailureOr<std::string> interleavedTensor(StringRef name,
+                                           FailureOr<const TensorView *> view,
+                                           RankedTensorType type, int64_t rows,
+                                           bool codes) {
+    std::string newName = (name + ".interleaved" + std::to_string(rows)).str();
+    if (interleavedNames.contains(newName))
+      return newName;
+    if (failed(view))
+      return failure();
+    RankedTensorType newType = interleavedType(type, rows, codes);
+    added.push_back({newName, (*view)->dtype,
+                     SmallVector<int64_t>(newType.getShape()),
+                     interleave((*view)->bytes, type, rows, codes)});
+    metadata.push_back({"nibble.layout." + newName,
+                        describeLayout(rows, codes) + " of " + name.str()});
+    interleavedNames.insert(newName);
+    sourceNames.insert(name);
+    return newName;
+  }
+
+  /// The interleaved value of `value` (a global load, param or constant) by
+  /// `rows`, created before `op`.
+  FailureOr<Value> interleavedValue(OpBuilder &b, Operation *op, Value value,
+                                    int64_t rows, bool codes) {
+    auto type = cast<RankedTensorType>(value.getType());
+    RankedTensorType newType = interleavedType(type, rows, codes);
+    Location loc = op->getLoc();
+    if (auto load = value.getDefiningOp<GlobalLoadOp>()) {
+      auto module = op->getParentOfType<ModuleOp>();
+      auto global = SymbolTable::lookupSymbolIn(module, load.getGlobalAttr());
+      auto globalOp = cast<GlobalOp>(global);
+      FailureOr<std::string> name = interleavedTensor(
+          globalOp.getName(), store.resolve(globalOp), type, rows, codes);
+      if (failed(name))
+        return failure();
+      std::string symbol =
+          (globalOp.getSymName() + ".interleaved" + std::to_string(rows)).str();
+      if (!SymbolTable::lookupSymbolIn(module, b.getStringAttr(symbol))) {
+        OpBuilder atGlobal(globalOp);
+        GlobalOp::create(atGlobal, globalOp.getLoc(), StringRef(symbol),
+                         StringRef(*name), newType);
+      }
+      return GlobalLoadOp::create(
+                 b, loc, newType,
+                 FlatSymbolRefAttr::get(b.getContext(), symbol))
+          .getResult();
+    }
+    if (auto param = value.getDefiningOp<ParamOp>()) {
+      FailureOr<std::string> name = interleavedTensor(
+          param.getName(), store.resolve(param), type, rows, codes);
+      if (failed(name))
+        return failure();
+      return ParamOp::create(b, loc, newType, *name).getResult();
+    }
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    auto attr = cast<DenseElementsAttr>(constant.getValue());
+    DenseElementsAttr &interleaved = interleavedConstants[{attr, rows, codes}];
+    if (!interleaved) {
+      if (attr.isSplat()) {
+        interleaved = attr.reshape(newType);
+      } else {
+        ArrayRef<char> raw = attr.getRawData();
+        ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t *>(raw.data()),
+                                raw.size());
+        ArrayRef<uint8_t> result = interleave(bytes, type, rows, codes);
+        interleaved = DenseElementsAttr::getFromRawBuffer(
+            newType,
+            ArrayRef<char>(reinterpret_cast<const char *>(result.data()),
+                           result.size()));
+      }
+    }
+    return arith::ConstantOp::create(b, loc, interleaved).getResult();
+  }
+
+  /// Archive tensors already interleaved (by their new names) and the
+  /// tensors they come from.
+  llvm::StringSet<> interleavedNames, sourceNames;
+  /// Constants already interleaved, by (attribute, rows, codes).
+  llvm::DenseMap<std::tuple<Attribute, int64_t, int64_t>, DenseElementsAttr>
+      interleavedConstants;
+  /// The new archive's tensors (their bytes stay here until it is written).
+  std::deque<std::vector<uint8_t>> buffers;
+  SmallVector<WeightStore::NewTensor> added;
+  SmallVector<std::pair<std::string, std::string>> metadata;
+  WeightStore store;
 };
 
 struct InterleaveWeightsPass

@@ -66,6 +66,44 @@ Value nibble::interleavedSource(Value operand) {
   return operand.getDefiningOp<linalg::UnPackOp>().getSource();
 }
 
+namespace {
+
+/// Whether the interleaved layout covers `operand` of `op`.
+bool isInterleavable(QLinearOp op, Value operand) {
+  return llvm::is_contained(
+      llvm::map_range(interleavableOperands(op),
+                      [](OpOperand *use) { return use->get(); }),
+      operand);
+}
+
+/// The reassociation that collapses interleaved codes [N / R, B / 4, R, 4]
+/// to [N / R, B / 4, 4 R].
+SmallVector<ReassociationIndices> codesCollapse() { return {{0}, {1}, {2, 3}}; }
+
+} // namespace
+
+RankedTensorType nibble::interleavedKernelOperandType(QLinearOp op,
+                                                      Value operand) {
+  if (!isInterleavable(op, operand))
+    return cast<RankedTensorType>(operand.getType());
+  auto source = cast<RankedTensorType>(interleavedSource(operand).getType());
+  if (operand != op.getWeight())
+    return source;
+  return tensor::CollapseShapeOp::inferCollapsedType(source, codesCollapse());
+}
+
+Value nibble::interleavedKernelOperand(OpBuilder &b, Location loc, QLinearOp op,
+                                       Value operand) {
+  if (!isInterleavable(op, operand))
+    return operand;
+  Value source = interleavedSource(operand);
+  if (operand != op.getWeight())
+    return source;
+  return tensor::CollapseShapeOp::create(
+      b, loc, interleavedKernelOperandType(op, operand), source,
+      codesCollapse());
+}
+
 RankedTensorType nibble::interleavedType(RankedTensorType type, int64_t rows,
                                          bool codes) {
   int64_t rowCount = type.getDimSize(0), width = type.getDimSize(1);

@@ -55,6 +55,18 @@ int64_t interleavedRowsOf(QLinearOp op);
 /// must be non-zero).
 mlir::Value interleavedSource(mlir::Value operand);
 
+/// The type a kernel on interleaved weights reads for `operand` of `op`:
+/// the interleaved source's type, codes collapsed to [N / R, B / 4, 4 R];
+/// `operand`'s own type when the layout does not cover it
+/// (interleavedRowsOf(op) must be non-zero).
+mlir::RankedTensorType interleavedKernelOperandType(QLinearOp op,
+                                                    mlir::Value operand);
+
+/// The value of interleavedKernelOperandType(op, operand), built at `b`'s
+/// insertion point.
+mlir::Value interleavedKernelOperand(mlir::OpBuilder &b, mlir::Location loc,
+                                     QLinearOp op, mlir::Value operand);
+
 /// The type of `type` ([N, X], a per-row tensor) interleaved by `rows`:
 /// [N / rows, X / 4, rows, 4] for codes, [N / rows, X, rows] otherwise.
 mlir::RankedTensorType interleavedType(mlir::RankedTensorType type,

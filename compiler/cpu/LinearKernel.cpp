@@ -47,21 +47,10 @@ using namespace nibble;
 LinearSignature nibble::signatureOf(Operation *op, bool interleaved) {
   LinearSignature sig;
   auto tensorType = [&](Value value) {
-    auto type = cast<RankedTensorType>(value.getType());
     auto qlinear = dyn_cast<QLinearOp>(op);
-    if (!interleaved || !qlinear ||
-        !llvm::is_contained(
-            llvm::map_range(interleavableOperands(qlinear),
-                            [](OpOperand *operand) { return operand->get(); }),
-            value))
-      return type;
-    auto source = cast<RankedTensorType>(interleavedSource(value).getType());
-    if (value != qlinear.getWeight())
-      return source;
-    // Codes: the rows' four bytes of a word side by side.
-    return RankedTensorType::get({source.getDimSize(0), source.getDimSize(1),
-                                  source.getDimSize(2) * source.getDimSize(3)},
-                                 source.getElementType());
+    if (!interleaved || !qlinear)
+      return cast<RankedTensorType>(value.getType());
+    return interleavedKernelOperandType(qlinear, value);
   };
   if (auto linear = dyn_cast<LinearOp>(op)) {
     RankedTensorType weight = linear.getWeight().getType();

@@ -78,18 +78,8 @@ SmallVector<Value> kernelOperands(OpBuilder &b, Location loc, Operation *op,
   auto qlinear = dyn_cast<QLinearOp>(op);
   if (!interleaved || !qlinear)
     return operands;
-  for (Value &operand : operands) {
-    if (!llvm::is_contained(
-            llvm::map_range(interleavableOperands(qlinear),
-                            [](OpOperand *use) { return use->get(); }),
-            operand))
-      continue;
-    bool codes = operand == qlinear.getWeight();
-    operand = interleavedSource(operand);
-    if (codes)
-      operand = tensor::CollapseShapeOp::create(
-          b, loc, operand, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-  }
+  for (Value &operand : operands)
+    operand = interleavedKernelOperand(b, loc, qlinear, operand);
   return operands;
 }
 

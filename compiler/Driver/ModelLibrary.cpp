@@ -4,7 +4,7 @@
 #include "compiler/Driver/CodeGen.h"
 #include "compiler/Driver/Linker.h"
 #include "compiler/Pipelines/Pipelines.h"
-#include "compiler/cpu/InterleavedWeights.h"
+#include "compiler/cpu/CpuTarget.h"
 #include "compiler/cpu/Passes.h"
 #include "dialects/NibbleOps.h"
 #include "frontends/gguf/GgufMetadataWriter.h"
@@ -76,19 +76,14 @@ llvm::Error writeTokenizer(StringRef source, StringRef path) {
 
 FailureOr<bool> interleaveWeights(ModuleOp module, llvm::TargetMachine &machine,
                                   StringRef archivePath) {
-  PassManager pm(module.getContext(), ModuleOp::getOperationName());
-  NibbleCpuInterleaveWeightsOptions options;
-  options.triple = machine.getTargetTriple().str();
-  options.features = machine.getTargetFeatureString().str();
-  options.outputWeights = archivePath.str();
-  pm.addPass(createNibbleCpuInterleaveWeights(options));
-  if (failed(pm.run(module)))
+  FailureOr<int64_t> interleaved = interleaveModuleWeights(
+      module,
+      CpuTarget::fromFeatures(machine.getTargetTriple().str(),
+                              machine.getTargetFeatureString()),
+      archivePath);
+  if (failed(interleaved))
     return failure();
-  WalkResult found = module.walk([](QLinearOp op) {
-    return interleavedRowsOf(op) ? WalkResult::interrupt()
-                                 : WalkResult::advance();
-  });
-  return found.wasInterrupted();
+  return *interleaved > 0;
 }
 
 llvm::Expected<LoweredModel> lowerModel(ModuleOp module, const ModelSpec &spec,
@@ -167,9 +162,12 @@ llvm::Error buildModelLibrary(ModuleOp module, const ModelSpec &spec,
     if (archivePath.empty())
       return error("the model has weights but names no archive (" +
                    kWeightsAttrName + ")");
-    if (llvm::Error failure =
-            writeSidecar(module.getLoc(), archivePath, interface, sidecar))
-      return failure;
+    // An archive written where the sidecar goes (nibble-run's interleaved
+    // weights) is the sidecar already.
+    if (!nibble::isSameFile(archivePath, sidecar))
+      if (llvm::Error failure =
+              writeSidecar(module.getLoc(), archivePath, interface, sidecar))
+        return failure;
   }
 
   llvm::SmallString<0> machineCode;

@@ -40,7 +40,8 @@ struct ModelSpec {
   bool embedWeights = false;
   /// The weights file the model names: empty for a sidecar
   /// `<stem>.weights.safetensors` written next to the output (holding just
-  /// the model's weights), or the absolute path of the module's own archive,
+  /// the model's weights; not written when the module's archive is that file
+  /// already), or the absolute path of the module's own archive,
   /// read in place by the runtime (nothing is copied; the archive must stay
   /// where it is).
   std::string weightsFile;
@@ -66,9 +67,9 @@ std::string tokenizerFileName(llvm::StringRef source, llvm::StringRef stem);
 /// Writes the tokenizer at `source` to `path`, as tokenizerFileName says.
 llvm::Error writeTokenizer(llvm::StringRef source, llvm::StringRef path);
 
-/// Runs nibble-cpu-interleave-weights on `module` (in place) for the target
-/// of `machine`: the weights of linears with integer kernels laid out for
-/// them, written with every other weight to the archive `archivePath`.
+/// Does what nibble-cpu-interleave-weights does to `module` (in place) for the
+/// target of `machine`: the weights of linears with integer kernels laid out
+/// for them, written with every other weight to the archive `archivePath`.
 /// Returns whether any linear now reads interleaved weights (only then is
 /// `archivePath` written, when they came from the module's archive).
 mlir::FailureOr<bool> interleaveWeights(mlir::ModuleOp module,

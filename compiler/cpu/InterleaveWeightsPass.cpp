@@ -58,15 +58,29 @@ class Interleaver {
 public:
   /// Interleaves the weights of `module`'s qlinears for `target`, writing
   /// archive weights to `outputWeights` (empty: the default path).
-  LogicalResult run(ModuleOp module, const CpuTarget &target,
-                    StringRef outputWeights) {
+  /// Returns how many qlinears now read interleaved weights.
+  FailureOr<int64_t> run(ModuleOp module, const CpuTarget &target,
+                         StringRef outputWeights) {
     SmallVector<std::pair<QLinearOp, int64_t>> work;
     module.walk([&](QLinearOp op) {
       if (int64_t rows = rowsFor(op, target))
         work.push_back({op, rows});
     });
     if (work.empty())
-      return success();
+      return 0;
+    // The new archive must never replace the one it is made from; checked
+    // before anything is rewritten.
+    std::string output = std::string(outputWeights);
+    if (auto input = module->getAttrOfType<StringAttr>(kWeightsAttrName)) {
+      if (output.empty())
+        output = defaultOutputPath(input.getValue());
+      if (output == input.getValue() ||
+          llvm::sys::fs::equivalent(output, input.getValue()))
+        return module.emitError()
+               << "nibble-cpu-interleave-weights: output-weights '" << output
+               << "' is the input archive; write the interleaved weights to "
+                  "another file";
+    }
     for (auto [op, rows] : work) {
       OpBuilder b(op);
       for (OpOperand *operand : interleavableOperands(op)) {
@@ -90,19 +104,14 @@ public:
           SymbolTable::symbolKnownUseEmpty(global, module))
         global.erase();
     if (added.empty())
-      return success();
-    FailureOr<std::string> input = WeightStore::getArchivePath(module);
-    if (failed(input))
+      return int64_t(work.size());
+    // Archive tensors were read, so the module names its archive.
+    if (failed(WeightStore::getArchivePath(module)))
       return failure();
-    std::string output = outputWeights.empty() ? defaultOutputPath(*input)
-                                               : std::string(outputWeights);
-    if (output == *input || llvm::sys::fs::equivalent(output, *input))
-      return module.emitError()
-             << "nibble-cpu-interleave-weights: output-weights '" << output
-             << "' is the input archive; write the interleaved weights to "
-                "another file";
     metadata.push_back({"producer", "nibble-cpu-interleave-weights"});
-    return store.writeArchive(module, added, metadata, output);
+    if (failed(store.writeArchive(module, added, metadata, output)))
+      return failure();
+    return int64_t(work.size());
   }
 
 private:
@@ -243,9 +252,15 @@ struct InterleaveWeightsPass
     CpuTarget target = triple.empty()
                            ? CpuTarget::host()
                            : CpuTarget::fromFeatures(triple, features);
-    if (failed(Interleaver().run(getOperation(), target, outputWeights)))
+    if (failed(interleaveModuleWeights(getOperation(), target, outputWeights)))
       signalPassFailure();
   }
 };
 
 } // namespace
+
+FailureOr<int64_t> nibble::interleaveModuleWeights(ModuleOp module,
+                                                   const CpuTarget &target,
+                                                   StringRef outputWeights) {
+  return Interleaver().run(module, target, outputWeights);
+}

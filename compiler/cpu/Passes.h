@@ -21,11 +21,22 @@ class DialectRegistry;
 
 namespace nibble {
 
+struct CpuTarget;
+
 #define GEN_PASS_DECL
 #include "compiler/cpu/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
 #include "compiler/cpu/Passes.h.inc"
+
+/// What nibble-cpu-interleave-weights does, for drivers that need its
+/// result: lays out the weights of `module`'s qlinears that get integer panel
+/// kernels on `target`, archive weights written to `outputWeights` (empty:
+/// `<archive>.interleaved.safetensors`). Returns how many qlinears now read
+/// interleaved weights.
+mlir::FailureOr<int64_t> interleaveModuleWeights(mlir::ModuleOp module,
+                                                 const CpuTarget &target,
+                                                 llvm::StringRef outputWeights);
 
 /// Registers how `nibble.kernel_call` bufferizes (into a `func.call` on the
 /// buffers of its operands, outputs written in place).

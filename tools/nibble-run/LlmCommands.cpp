@@ -362,29 +362,27 @@ llvm::Expected<std::string> compiledLibrary(ModuleOp module, StringRef archive,
   if (!machine)
     return machine.takeError();
   nibble::ScratchDirectory scratch("nibble-run");
+  nibble::LibraryOutput output;
+  llvm::SmallString<256> stem(building);
+  llvm::sys::path::append(stem, "model");
+  output.stem = std::string(stem);
   nibble::ModelSpec spec;
   spec.modelName = llvm::sys::path::stem(modelPath).str();
-  // The library reads the archive in place, or a sidecar copy of the
-  // interleaved weights next to it.
+  // The library reads the archive in place, or the interleaved weights,
+  // written once as its sidecar.
   spec.weightsFile = std::string(absoluteArchive);
   if (interleaving) {
-    llvm::Expected<std::string> interleaved =
-        scratch.file("interleaved.safetensors");
-    if (!interleaved)
-      return interleaved.takeError();
-    FailureOr<bool> moved =
-        nibble::interleaveWeights(module, **machine, *interleaved);
-    if (failed(moved))
+    FailureOr<bool> moved = nibble::interleaveWeights(
+        module, **machine, output.stem + ".weights.safetensors");
+    if (failed(moved)) {
+      llvm::sys::fs::remove_directories(building);
       return error("interleaving the weights of " + modelPath + " failed");
+    }
     if (*moved)
       spec.weightsFile.clear();
   }
   spec.tokenizerSource = tokenizerSource.str();
   spec.kernels = llmKernels;
-  nibble::LibraryOutput output;
-  llvm::SmallString<256> stem(building);
-  llvm::sys::path::append(stem, "model");
-  output.stem = std::string(stem);
   output.path = output.stem + ".so";
   output.target = *target;
   output.runtimeLibDir = nibble::runtimeLibraryDir("nibble-run", *target);

@@ -380,7 +380,7 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
 
 void LinearKernelEmitter::emitInterleavedTiles(OpBuilder &b, Location loc,
                                                Value tokens,
-                                               const QuantizedInput &input) {
+                                               InterleavedBlock block) {
   Value zero = index(b, loc, 0), one = index(b, loc, 1);
   Value tile = index(b, loc, config.tokenTile);
   Value panelTokens = index(b, loc, config.panelTokens);
@@ -399,14 +399,13 @@ void LinearKernelEmitter::emitInterleavedTiles(OpBuilder &b, Location loc,
         scf::ParallelOp::create(
             b, loc, ValueRange{zero}, ValueRange{index(b, loc, blocks)},
             ValueRange{one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-              IntegerPanel panel{weight, scales, zeroPoints, mins, ivs[0]};
               Value n0 = arith::MulIOp::create(
                   b, loc, ivs[0], index(b, loc, config.interleavedRows));
               auto tokenBlocks = [&](Value start, Value end, int64_t size) {
                 scf::ForOp::create(
                     b, loc, start, end, index(b, loc, size), ValueRange{},
                     [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
-                      emitIntegerPanelBlock(b, loc, panel, input, n0, m0, size);
+                      block(b, loc, ivs[0], n0, m0, size);
                       scf::YieldOp::create(b, loc);
                     });
               };

@@ -115,23 +115,17 @@ public:
   }
 
 private:
-  /// The panel rows R the kernel of `op` reads interleaved weights by, or 0
-  /// when it has no integer panels or the layout does not fit the op.
+  /// The rows R by which the kernel of `op` can read interleaved weights,
+  /// or 0 when it cannot or the weights are not constants, params or
+  /// globals.
   int64_t rowsFor(QLinearOp op, const CpuTarget &target) {
     std::string whyNot;
     FailureOr<LinearKernelConfig> config =
         chooseLinearKernel(op, target, whyNot);
-    if (failed(config) || !config->integerDot || config->panelRows == 0 ||
-        interleavedRowsOf(op) != 0 || op.getScaleScales())
+    if (failed(config) || config->interleavableRows == 0 ||
+        interleavedRowsOf(op) != 0)
       return 0;
-    Granularity granularity = op.getScheme().getGranularity();
-    if (granularity != Granularity::Group &&
-        granularity != Granularity::Channel)
-      return 0;
-    int64_t rows = config->panelRows;
-    if (op.getOutputSize() % rows != 0 ||
-        op.getWeight().getType().getDimSize(1) % kInterleavedWordBytes != 0)
-      return 0;
+    int64_t rows = config->interleavableRows;
     for (OpOperand *operand : interleavableOperands(op)) {
       Operation *source = operand->get().getDefiningOp();
       auto constant = dyn_cast_or_null<arith::ConstantOp>(source);

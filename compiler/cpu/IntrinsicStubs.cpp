@@ -29,7 +29,10 @@ func::FuncOp nibble::getOrCreateTableLookup(ModuleOp module,
   b.setInsertionPointToStart(func.addEntryBlock());
   SmallVector<Value> elements;
   for (int64_t i = 0; i < 16; ++i) {
-    Value code = vector::ExtractOp::create(b, loc, func.getArgument(1), i);
+    // vpermps reads the low 4 bits of each code.
+    Value code = arith::AndIOp::create(
+        b, loc, vector::ExtractOp::create(b, loc, func.getArgument(1), i),
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), 15));
     Value position =
         arith::IndexCastUIOp::create(b, loc, b.getIndexType(), code);
     elements.push_back(vector::ExtractOp::create(
@@ -66,11 +69,17 @@ func::FuncOp nibble::getOrCreateDotProduct(ModuleOp module,
   Value a = arith::ExtUIOp::create(b, loc, wideType, func.getArgument(1));
   Value s = arith::ExtSIOp::create(b, loc, wideType, func.getArgument(2));
   Value products = arith::MulIOp::create(b, loc, a, s);
-  Value quads = vector::ShapeCastOp::create(
-      b, loc, VectorType::get({lanes, 4}, i32), products);
-  Value sum = vector::MultiDimReductionOp::create(
-      b, loc, quads, func.getArgument(0), ArrayRef<bool>{false, true},
-      vector::CombiningKind::ADD);
+  // Lane i adds products 4i .. 4i + 3: four strided shuffles, all 1-D (an
+  // n-D form leaves casts the LLVM lowering does not take).
+  Value sum = func.getArgument(0);
+  for (int64_t j = 0; j < 4; ++j) {
+    SmallVector<int64_t> positions;
+    for (int64_t i = 0; i < lanes; ++i)
+      positions.push_back(4 * i + j);
+    sum = arith::AddIOp::create(
+        b, loc, sum,
+        vector::ShuffleOp::create(b, loc, products, products, positions));
+  }
   func::ReturnOp::create(b, loc, ValueRange{sum});
   return func;
 }

@@ -18,7 +18,8 @@
 
 namespace nibble {
 
-/// `(table: vector<16xf32>, codes: vector<16xi32>) -> table[codes]`, tagged
+/// `(table: vector<16xf32>, codes: vector<16xi32>) -> table[codes & 15]`
+/// (the low 4 bits of each code, as vpermps reads them), tagged
 /// with AVX-512's `llvm.x86.avx512.permvar.sf.512` (LLVM does not form
 /// vpermps from the element-wise form).
 mlir::func::FuncOp getOrCreateTableLookup(mlir::ModuleOp module,

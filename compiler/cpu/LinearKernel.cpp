@@ -129,7 +129,13 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
   if (config.integerDot) {
     input = emitQuantizedInput(b, loc, tokens);
     if (config.interleavedRows) {
-      emitInterleavedTiles(b, loc, tokens, input);
+      emitInterleavedTiles(
+          b, loc, tokens,
+          [&](OpBuilder &b, Location loc, Value block, Value n0, Value m0,
+              int64_t size) {
+            IntegerPanel panel{weight, scales, zeroPoints, mins, block};
+            emitIntegerPanelBlock(b, loc, panel, input, n0, m0, size);
+          });
       func::ReturnOp::create(b, loc);
       return;
     }
@@ -149,6 +155,19 @@ void LinearKernelEmitter::emit(OpBuilder &b, Location loc) {
     source = sig.activation() == ActivationScheme::None
                  ? x
                  : emitFakeQuantizedInput(b, loc, tokens);
+    if (config.interleavedRows) {
+      Value inputSums =
+          sig.hasMins ? emitInputGroupSums(b, loc, source, tokens) : Value();
+      emitInterleavedTiles(b, loc, tokens,
+                           [&](OpBuilder &b, Location loc, Value block,
+                               Value n0, Value m0, int64_t size) {
+                             emitInterleavedFloatBlock(b, loc, source,
+                                                       inputSums, block, n0, m0,
+                                                       size);
+                           });
+      func::ReturnOp::create(b, loc);
+      return;
+    }
     Value xs = perByte > 1 ? emitReorderedInput(b, loc, source, tokens, chunk)
                            : source;
     block = [this, xs](OpBuilder &b, Location loc, Value n0, Value m0,
@@ -661,6 +680,24 @@ bool usesIntegerKernel(const LinearSignature &sig) {
   return sig.scheme.getFormat() == WeightFormat::Int;
 }
 
+/// Whether the weights of `sig` can be interleaved by `rows` for a kernel:
+/// integer codes or a code book of up to 4 bits with per-group or
+/// per-channel scales and no double quantization, whole blocks of rows and
+/// whole 4-byte words per row and per scale group.
+bool canInterleave(const LinearSignature &sig, int64_t rows) {
+  SchemeAttr scheme = sig.scheme;
+  if (!scheme || rows == 0 || sig.hasScaleScales ||
+      (scheme.getFormat() != WeightFormat::Int &&
+       scheme.getContainerBits() > 4))
+    return false;
+  Granularity granularity = scheme.getGranularity();
+  if (granularity != Granularity::Group && granularity != Granularity::Channel)
+    return false;
+  int64_t codesPerWord = kInterleavedWordBytes * sig.codesPerByte();
+  return sig.outputs % rows == 0 && sig.reduction % codesPerWord == 0 &&
+         sig.groupSize() % codesPerWord == 0;
+}
+
 /// A name for the kernel of `sig` with `config`: readable parts and a hash
 /// of the full signature.
 std::string kernelName(const LinearSignature &sig,
@@ -686,6 +723,16 @@ std::string kernelName(const LinearSignature &sig,
       << "_" << sig.outputs << "x" << sig.reduction << "_"
       << llvm::format_hex_no_prefix(llvm::xxh3_64bits(text), 16);
   return name;
+}
+
+/// Sets config.interleavedRows when `op` reads weights interleaved as its
+/// kernel can read them: in place; others are unpacked by the reference
+/// lowering first.
+void useInterleavedWeights(Operation *op, LinearKernelConfig &config) {
+  auto qlinear = dyn_cast<QLinearOp>(op);
+  if (qlinear && config.interleavableRows != 0 &&
+      interleavedRowsOf(qlinear) == int64_t(config.interleavableRows))
+    config.interleavedRows = config.interleavableRows;
 }
 
 } // namespace
@@ -760,12 +807,9 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
       if (target.hasInt8Dot && (!target.isAArch64 || target.hasInt8Matmul))
         config.dotIntrinsic =
             dotProductIntrinsic(target.isAArch64, config.lanes);
-      // Weights interleaved at compile time for panels of this width are
-      // read in place; others are unpacked by the reference lowering first.
-      auto qlinear = cast<QLinearOp>(op);
-      if (config.panelRows != 0 &&
-          interleavedRowsOf(qlinear) == int64_t(config.panelRows))
-        config.interleavedRows = config.panelRows;
+      if (canInterleave(sig, config.panelRows))
+        config.interleavableRows = config.panelRows;
+      useInterleavedWeights(op, config);
       return config;
     }
     config = LinearKernelConfig();
@@ -801,6 +845,13 @@ nibble::chooseLinearKernel(Operation *op, const CpuTarget &target,
   config.panelTokens = target.vectorBits >= 512 || target.isAArch64 ? 8 : 6;
   if (sig.scheme)
     config.prefetchBytes = kDecodePrefetchBytes;
+  if (canInterleave(sig, config.lanes))
+    config.interleavableRows = config.lanes;
+  useInterleavedWeights(op, config);
+  // Blocks of interleaved rows keep a partial sum and an accumulator per
+  // token.
+  if (config.interleavedRows && target.vectorBits < 512 && !target.isAArch64)
+    config.panelTokens = 4;
   return config;
 }
 

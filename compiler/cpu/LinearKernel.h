@@ -64,11 +64,14 @@ struct LinearKernelConfig {
   /// The LLVM intrinsic of the 8-bit dot product (vpdpbusd, usdot), empty
   /// for the portable form.
   std::string dotIntrinsic;
-  /// Integer kernels whose qlinear reads weights interleaved by this many
-  /// rows (InterleavedWeights.h; equal to panelRows): the kernel takes the
-  /// interleaved tensors, codes as [N / R, bytes / 4, 4 R], and runs every
-  /// block of tokens, single tokens included, on panels read in place (0:
-  /// row-major weights).
+  /// The rows R by which this kernel can read weights interleaved at
+  /// compile time (InterleavedWeights.h): its i32 lanes (integer kernels)
+  /// or f32 lanes (float kernels); 0 when it reads row-major weights only.
+  unsigned interleavableRows = 0;
+  /// interleavableRows when the qlinear reads weights interleaved by that
+  /// many rows: the kernel takes the interleaved tensors, codes as
+  /// [N / R, bytes / 4, 4 R], and runs every block of tokens, single tokens
+  /// included, on blocks of R rows read in place (0: row-major weights).
   unsigned interleavedRows = 0;
 };
 

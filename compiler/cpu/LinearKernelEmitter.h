@@ -172,8 +172,8 @@ private:
   /// The f32 minimum of `row`'s group `group` (min schemes).
   mlir::Value emitMin(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                       mlir::Value group);
-  /// Lane i of the result is table[codes[i]] (codes in range): a call of
-  /// the lookup stub, which becomes one vpermps on AVX-512.
+  /// Lane i of the result is table[codes[i] & 15]: a call of the lookup
+  /// stub, which becomes one vpermps on AVX-512.
   mlir::Value emitTableLookup(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value table, mlir::Value codes);
   /// The 16 dequantized values of codes 0..15 with `factors`.
@@ -298,10 +298,36 @@ private:
                      const IntegerPanel &panel, const QuantizedInput &input,
                      llvm::ArrayRef<mlir::Value> tokenIndex, mlir::Value g,
                      mlir::ValueRange sumsInit);
-  /// Every tile of tokens on panels of the interleaved weights read in
-  /// place: blocks of panelTokens tokens, then single tokens (decode).
+  /// y for `tokens` tokens from `m0` and the R = config.interleavedRows
+  /// output rows of block `block` (from row n0) of the interleaved weights.
+  using InterleavedBlock = llvm::function_ref<void(
+      mlir::OpBuilder &, mlir::Location, mlir::Value block, mlir::Value n0,
+      mlir::Value m0, int64_t tokens)>;
+  /// Every tile of tokens on the blocks of R rows of the interleaved weights
+  /// read in place (threads over blocks): blocks of panelTokens tokens, then
+  /// single tokens (decode).
   void emitInterleavedTiles(mlir::OpBuilder &b, mlir::Location loc,
-                            mlir::Value tokens, const QuantizedInput &input);
+                            mlir::Value tokens, InterleavedBlock block);
+
+  // InterleavedFloatKernel.cpp.
+
+  /// The levels of the scheme's codes (the values before the scale: the
+  /// code book's, or the integer code less the symmetric offset or the zero
+  /// points `zeros`; min schemes: the code) for a vector of i32 codes.
+  mlir::Value emitLevels(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value codes, mlir::Value zeros);
+  /// Σ x over each weight group of each token: a new buffer [M, K / group]
+  /// of f32 (the minimums' factor, min schemes).
+  mlir::Value emitInputGroupSums(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value source, mlir::Value tokens);
+  /// emitFloatBlock's counterpart on a block of interleaved weights:
+  /// y[m0 .. m0 + tokens)[n0 .. n0 + R) from block `block` and `source` (x
+  /// in its own order) by broadcast FMAs of the rows' levels, scaled once
+  /// per group; `inputSums` holds emitInputGroupSums (min schemes).
+  void emitInterleavedFloatBlock(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value source, mlir::Value inputSums,
+                                 mlir::Value block, mlir::Value n0,
+                                 mlir::Value m0, int64_t tokens);
 
   const LinearSignature &sig;
   const LinearKernelConfig &config;

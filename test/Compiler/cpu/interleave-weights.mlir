@@ -68,8 +68,32 @@ func.func @asym_shared(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32
 
 // -----
 
+// Weight-only codes (float kernels) are interleaved by the kernel's f32
+// lanes: 4 on NEON; the 8 lanes AVX-512 gets for groups of 16 4-bit codes
+// are more rows than N = 4 (nothing moves). The float kernel reads the
+// codes [4, 16] as [1, 4, 16] and the scales [4, 2] as [1, 2, 4].
+// CHECK-LABEL: func.func @weight_only
+// CHECK: linalg.unpack %{{.*}} inner_dims_pos = [0, 1] inner_tiles = [4, 4] into %{{.*}} : tensor<1x4x4x4xi8> -> tensor<4x16xi8>
+// CHECK: linalg.unpack %{{.*}} inner_dims_pos = [0] inner_tiles = [4] into %{{.*}} : tensor<1x2x4xf32> -> tensor<4x2xf32>
+// KERNEL-LABEL: func.func @weight_only
+// KERNEL-NOT: linalg.unpack
+// KERNEL: nibble.kernel_call @[[K:__nibble_kernel_qlinear_4x32_[0-9a-f]+]]
+// KERNEL: func.func private @[[K]](%{{.*}}: memref<?x32xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<1x4x16xi8, strided<[?, ?, 1], offset: ?>>, %{{.*}}: memref<1x2x4xf32, strided<[?, ?, 1], offset: ?>>, %{{.*}}: memref<?x4xf32, strided<[?, 1], offset: ?>>)
+// WIDE-LABEL: func.func @weight_only
+// WIDE-NOT: linalg.unpack
+// WIDE: return
+func.func @weight_only(%x: tensor<2x32xf32>) -> tensor<2x4xf32> {
+  %w = arith.constant dense<17> : tensor<4x16xi8>
+  %s = arith.constant dense<0.5> : tensor<4x2xf32>
+  %y = nibble.qlinear %x, %w, %s scheme <w4, group = 16>
+      : (tensor<2x32xf32>, tensor<4x16xi8>, tensor<4x2xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
 // Left as they are: N not a multiple of the rows, per-tensor scales, double
-// quantization, weight-only schemes (float kernels).
+// quantization, fp8 codes.
 // CHECK-LABEL: func.func @untouched
 // CHECK-NOT: linalg.unpack
 // CHECK: return
@@ -87,7 +111,7 @@ func.func @untouched(%x: tensor<2x16xf32>) -> (tensor<2x6xf32>, tensor<2x4xf32>,
   %y2 = nibble.qlinear %x, %w, %sq scale_scales %ss scheme <w8, channel, double_quant = 4, act = int8_dynamic>
       : (tensor<2x16xf32>, tensor<4x16xi8>, tensor<4x1xi8>, tensor<1xf32>) -> tensor<2x4xf32>
   %s = arith.constant dense<1.0> : tensor<4x1xf32>
-  %y3 = nibble.qlinear %x, %w, %s scheme <w8, channel>
+  %y3 = nibble.qlinear %x, %w, %s scheme <fp8, channel>
       : (tensor<2x16xf32>, tensor<4x16xi8>, tensor<4x1xf32>) -> tensor<2x4xf32>
   return %y0, %y1, %y2, %y3 : tensor<2x6xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }

@@ -30,13 +30,18 @@ codes of up to 4 bits dequantized by table lookups) and for 256-bit vectors
 (nibble-cpu-select-kernels vector-bits=256: 8 lanes, codes converted one by
 one, as on AVX2), both run here and checked with the same bound.
 
-Integer kernels run a third time on weights interleaved at compile time
-(nibble-cpu-interleave-weights: R rows side by side, R = the kernel's
-lanes), which they read in place for every shape whose N is a multiple of
-R; the script checks that those shapes (a and e at least) got such kernels,
-holds them to the same bound, and requires the reference lowering of the
+Kernels of integer codes or code books with group or channel scales
+(all but INTERLEAVED_NOT) run twice more on weights interleaved at compile
+time (nibble-cpu-interleave-weights: R rows side by side, R = the kernel's
+lanes), for this machine and for AVX2 (8 rows, codes converted one by one),
+which they read in place for every shape whose N is a multiple of R; the
+script checks that those shapes (a and e at least) got such kernels, holds
+them to the same bound, and requires the reference lowering of the
 interleaved module (linalg.unpack back to row-major) to give the row-major
-module's results bit for bit.
+module's results bit for bit. Float kernels on interleaved weights apply
+each group's scale to a sum of levels times x: their products are the
+reference's to within one rounding, and min schemes' s·Σ u·x and m·Σ x
+round relative to |u·s| + |m|, the bound every kernel of a min scheme has.
 
 The script also checks that the fast pipeline really used kernels: a
 supported scheme has no nibble.linear / nibble.qlinear left after
@@ -50,8 +55,8 @@ run under qemu-aarch64 on the same inputs, then compared with this machine's
 --kernels=reference outputs under the same bound (it depends on K and the
 operands, not on the machine). The kernels really are there: the pass's
 remarks for that target name 4-lane kernels, and exactly those functions are
-symbols of the compiled library. Integer kernels also run on weights
-interleaved for AArch64 (4 rows).
+symbols of the compiled library. Those of INTERLEAVED_NOT's complement
+also run on weights interleaved for AArch64 (4 rows).
 """
 
 import argparse
@@ -126,6 +131,11 @@ INTEGER_KERNELS = {"w8a8", "w4a8_g32", "w4a8_g32_asym", "w3a8_g64",
                    "w4a8_g64_ag32", "w4a8_g16_ag32_asym",
                    "w4a8_g32_min_ag32"}
 
+# Schemes whose kernels read row-major weights only: float weights,
+# per-tensor or double-quantized scales, fp8 codes, and no kernel.
+INTERLEAVED_NOT = {"f32", "w8_tensor", "nf4_g64_dq", "fp8_channel",
+                   "fp8a8_channel"}
+
 # Schemes with float minimums. nibble-rtn does not make them: the asym
 # weights it writes are turned into mins = -(scale · zero) (f32) with the
 # same codes and scales, `zero_points` into `mins` and `asym` into `min`
@@ -138,6 +148,9 @@ SHAPES = {"a": ((5, 128), 32), "b": ((70, 256), 30), "c": ((2, 3, 64), 33),
           "d": ((20, 128), 72), "e": ((17, 256), 48)}
 
 U = 2.0**-24
+
+# nibble-cpu-select-kernels / -interleave-weights options for AVX2.
+AVX2_TARGET = "triple=x86_64-unknown-linux-gnu features=+avx2,+fma"
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 AARCH64_FEATURES = "+neon,+dotprod,+i8mm"
@@ -290,8 +303,7 @@ def run_aarch64(aarch64_bin, library, entry, input_paths, output_paths):
 
 
 def interleave(module, out_dir, tag, target=""):
-    """`module` with the weights of its integer kernels interleaved at
-    compile time for `target` (nibble-cpu-interleave-weights options), and
+    """`module` with the weights of its kernels interleaved at compile time for `target` (nibble-cpu-interleave-weights options), and
     an error message unless every shape whose outputs are a multiple of the
     layout's rows R reads interleaved weights (at least two: a and e)."""
     result = os.path.join(out_dir, f"interleaved_{tag}.mlir")
@@ -422,7 +434,7 @@ def main():
                 failures += 1
                 continue
             variants = {"aarch64": fast}
-            if scheme_name in INTEGER_KERNELS:
+            if scheme_name not in INTERLEAVED_NOT:
                 interleaved, problem = interleave(
                     modules["linears"], out_dir, scheme_name + "_aarch64",
                     f"triple={AARCH64_TRIPLE} features={AARCH64_FEATURES}")
@@ -468,16 +480,27 @@ def main():
             # Weights interleaved at compile time: the kernels read them in
             # place; the reference lowering unpacks them to the same Ŵ.
             interleaved = None
-            if scheme_name in INTEGER_KERNELS:
+            if scheme_name not in INTERLEAVED_NOT:
                 interleaved, problem = interleave(modules["linears"], out_dir,
                                                   scheme_name)
-                if problem:
-                    print(f"{scheme_name}: FAIL: {problem}")
+                narrow_interleaved, narrow_problem = interleave(
+                    modules["linears"], out_dir, scheme_name + "_256",
+                    AVX2_TARGET)
+                if problem or narrow_problem:
+                    print(f"{scheme_name}: FAIL: {problem or narrow_problem}")
                     failures += 1
                     continue
                 variants["interleaved"] = run_module(
                     interleaved, inputs, "fast", out_dir,
                     scheme_name + "_interleaved")
+                selected = os.path.join(out_dir,
+                                        f"narrow_interleaved_{scheme_name}.mlir")
+                run(["nibble-opt", narrow_interleaved,
+                     f"--nibble-cpu-select-kernels={AVX2_TARGET}", "-o",
+                     selected])
+                variants["AVX2 interleaved"] = run_module(
+                    selected, inputs, "fast", out_dir,
+                    scheme_name + "_256_interleaved")
         ref = run_module(modules["linears"], inputs, "reference", out_dir,
                          scheme_name)
         if not args.aarch64 and interleaved:

@@ -79,6 +79,16 @@ func.func @asym_shared(%x: tensor<2x32xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32
 // KERNEL-NOT: linalg.unpack
 // KERNEL: nibble.kernel_call @[[K:__nibble_kernel_qlinear_4x32_[0-9a-f]+]]
 // KERNEL: func.func private @[[K]](%{{.*}}: memref<?x32xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<1x4x16xi8, strided<[?, ?, 1], offset: ?>>, %{{.*}}: memref<1x2x4xf32, strided<[?, ?, 1], offset: ?>>, %{{.*}}: memref<?x4xf32, strided<[?, 1], offset: ?>>)
+// Per word of 4 rows: a shift and a mask per code position, its levels,
+// one FMA per token; the group's scale once for the 4 rows.
+// KERNEL: scf.parallel
+// KERNEL: vector.load {{.*}} : memref<1x4x16xi8, strided<[?, ?, 1], offset: ?>>, vector<16xi8>
+// KERNEL: arith.shrui {{.*}} : vector<4xi32>
+// KERNEL: arith.andi {{.*}} : vector<4xi32>
+// KERNEL: arith.sitofp {{.*}} : vector<4xi32> to vector<4xf32>
+// KERNEL: vector.fma {{.*}} : vector<4xf32>
+// KERNEL: vector.fma {{.*}} : vector<4xf32>
+// KERNEL: vector.store {{.*}} : memref<?x4xf32, strided<[?, 1], offset: ?>>, vector<4xf32>
 // WIDE-LABEL: func.func @weight_only
 // WIDE-NOT: linalg.unpack
 // WIDE: return

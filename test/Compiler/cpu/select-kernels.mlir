@@ -106,7 +106,7 @@ func.func @unsupported(%x: tensor<2x64xf32>, %w8: tensor<8x64xi8>, %s8: tensor<8
 // CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: func.func private @__nibble_dot_u8s8_16xi32(%{{.*}}: vector<16xi32>, %{{.*}}: vector<64xi8>, %{{.*}}: vector<64xi8>) -> vector<16xi32>
 // CHECK-NOT: nibble.llvm_intrinsic
-// CHECK: vector.multi_reduction <add>
+// CHECK-COUNT-4: vector.shuffle {{.*}} [{{[0-3]}}, {{[4-7]}}, {{.*}}] : vector<64xi32>, vector<64xi32>
 // AVX2-LABEL: func.func @integer
 // AVX2: func.func private @__nibble_dot_u8s8_8xi32(
 // VNNI-LABEL: func.func @integer

@@ -68,8 +68,9 @@ std::string tokenizerFileName(llvm::StringRef source, llvm::StringRef stem);
 llvm::Error writeTokenizer(llvm::StringRef source, llvm::StringRef path);
 
 /// Does what nibble-cpu-interleave-weights does to `module` (in place) for the
-/// target of `machine`: the weights of linears with integer kernels laid out
-/// for them, written with every other weight to the archive `archivePath`.
+/// target of `machine`: the weights of linears whose kernels read blocks of
+/// rows laid out for them, written with every other weight to the archive
+/// `archivePath`.
 /// Returns whether any linear now reads interleaved weights (only then is
 /// `archivePath` written, when they came from the module's archive).
 mlir::FailureOr<bool> interleaveWeights(mlir::ModuleOp module,

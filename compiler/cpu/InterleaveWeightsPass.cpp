@@ -1,7 +1,7 @@
 //===- InterleaveWeightsPass.cpp - Weights laid out at compile time -------===//
 //
-// nibble-cpu-interleave-weights: the quantized weights of the linears that
-// get integer kernels with panels, rewritten once, at compile time, into the
+// nibble-cpu-interleave-weights: the quantized weights of the linears whose
+// kernels read blocks of R rows, rewritten once, at compile time, into the
 // layout the kernels read (InterleavedWeights.h), written to a new archive.
 //
 //===----------------------------------------------------------------------===//

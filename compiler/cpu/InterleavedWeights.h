@@ -1,8 +1,9 @@
 //===- InterleavedWeights.h - Weights laid out for the kernels --*- C++ -*-===//
 //
-// The compile-time layout of a quantized linear's weights for the integer
+// The compile-time layout of a quantized linear's weights for the CPU
 // kernels: R output rows interleaved four bytes at a time, so that one vector
-// load reads the same four bytes of R rows (R = the kernel's i32 lanes).
+// load reads the same four bytes of R rows (R = the kernel's lanes: i32
+// lanes for integer kernels, f32 lanes for float ones).
 //
 //   codes   [N, B] i8 (B bytes per row)    ->  [N / R, B / 4, R, 4]
 //   scales, zero points, minimums [N, G]   ->  [N / R, G, R]
@@ -19,7 +20,9 @@
 // the interleaved tensors directly when its kernel has R lanes.
 //
 // Four bytes of a row hold 4 codes of 8 bits, 8 of 4 bits or 16 of 2 bits,
-// in the row's own packing: no code moves. The integer kernels quantize x in
+// in the row's own packing: no code moves. Float kernels read the code at
+// bit c·j of word i as that of k = 4·P·i + j (P codes per byte). The integer
+// kernels quantize x in
 // the order of their unpacked codes (unpackedCodeOrder): in a part of P
 // codes, bits p·c of the four bytes of word i are the codes that x's quad
 // p·P/(4·codesPerByte) + i multiplies, so one shift and one mask of a vector

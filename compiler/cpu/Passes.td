@@ -61,13 +61,14 @@ def NibbleCpuSelectKernels : Pass<"nibble-cpu-select-kernels",
 
 def NibbleCpuInterleaveWeights : Pass<"nibble-cpu-interleave-weights",
                                       "mlir::ModuleOp"> {
-  let summary = "Lay out quantized weights for the integer kernels at "
-                "compile time";
+  let summary = "Lay out quantized weights for the CPU kernels at compile "
+                "time";
   let description = [{
-    For each `nibble.qlinear` that `nibble-cpu-select-kernels` will give an
-    integer kernel with panels of R rows (int8 activations, integer codes,
-    per-group or per-channel scales without double quantization, N a
-    multiple of R), rewrites its codes, scales, zero points and minimums
+    For each `nibble.qlinear` that `nibble-cpu-select-kernels` will give a
+    kernel reading blocks of R rows (integer kernels with panels: R = i32
+    lanes; float kernels: R = f32 lanes), with integer codes or a code book
+    of up to 4 bits, per-group or per-channel scales without double
+    quantization and N a multiple of R, rewrites its codes, scales, zero points and minimums
     into the interleaved layout: R rows side by side, four bytes of codes
     (one element of the others) at a time, so that the kernel reads a block
     of R rows as one stream of vectors, in prefill and decode alike, and

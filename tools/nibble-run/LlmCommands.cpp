@@ -135,10 +135,10 @@ cl::opt<nibble::KernelChoice>
                cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> interleaveWeights(
     "interleave-weights",
-    cl::desc("Compiled models (not --jit): lay out the weights of linears "
-             "with integer kernels for them at compile time "
-             "(nibble-cpu-interleave-weights; --kernels=fast); the library "
-             "then reads a copy of the weights next to it"),
+    cl::desc("Compiled models (not --jit): lay out the quantized weights "
+             "for the kernels at compile time (nibble-cpu-interleave-weights; "
+             "--kernels=fast); the library then reads them from a file next "
+             "to it"),
     cl::init(true), cl::sub(generateCommand), cl::sub(perplexityCommand),
     cl::sub(logitsCommand), cl::sub(benchCommand), cl::sub(chatCommand));
 cl::opt<bool> useJit(

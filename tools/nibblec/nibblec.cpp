@@ -140,8 +140,8 @@ static cl::opt<nibble::KernelChoice>
             cl::cat(category));
 static cl::opt<bool> interleave(
     "interleave-weights",
-    cl::desc("Lay out the weights of linears with integer kernels for them at "
-             "compile time (nibble-cpu-interleave-weights; --kernels=fast)"),
+    cl::desc("Lay out the quantized weights for the kernels at compile time "
+             "(nibble-cpu-interleave-weights; --kernels=fast)"),
     cl::init(true), cl::cat(category));
 static cl::opt<bool> embedWeights(
     "embed-weights",

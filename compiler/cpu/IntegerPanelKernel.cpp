@@ -142,15 +142,8 @@ void LinearKernelEmitter::emitIntegerPanelBlock(OpBuilder &b, Location loc,
     if (!panel.block)
       return vector::LoadOp::create(b, loc, type, buffer,
                                     ValueRange{group, column});
-    Type stored = cast<MemRefType>(buffer.getType()).getElementType();
-    Value values =
-        vector::LoadOp::create(b, loc, VectorType::get({lanes}, stored), buffer,
-                               ValueRange{panel.block, group, column});
-    if (stored == type.getElementType())
-      return values;
-    if (isa<FloatType>(stored))
-      return arith::ExtFOp::create(b, loc, type, values);
-    return arith::ExtUIOp::create(b, loc, type, values);
+    return emitInterleavedFactors(b, loc, buffer, panel.block, group, column,
+                                  type);
   };
 
   SmallVector<Value> init(tokens * vectorsPerRow, zeroF32);
@@ -376,6 +369,21 @@ SmallVector<Value> LinearKernelEmitter::emitPanelGroupSums(
         });
   }
   return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+Value LinearKernelEmitter::emitInterleavedFactors(OpBuilder &b, Location loc,
+                                                  Value buffer, Value block,
+                                                  Value group, Value column,
+                                                  VectorType type) {
+  Type stored = cast<MemRefType>(buffer.getType()).getElementType();
+  Value values =
+      vector::LoadOp::create(b, loc, VectorType::get({lanes}, stored), buffer,
+                             ValueRange{block, group, column});
+  if (stored == type.getElementType())
+    return values;
+  if (isa<FloatType>(stored))
+    return arith::ExtFOp::create(b, loc, type, values);
+  return arith::ExtUIOp::create(b, loc, type, values);
 }
 
 void LinearKernelEmitter::emitInterleavedTiles(OpBuilder &b, Location loc,

@@ -122,7 +122,6 @@ void LinearKernelEmitter::emitInterleavedFloatBlock(OpBuilder &b, Location loc,
       std::gcd(wordsPerGroup, std::max<int64_t>(1, 16 / codesPerWord));
   // Partial sums per token: a single token's FMAs go round four of them.
   int64_t partials = std::max<int64_t>(1, 4 / tokens);
-  bool zeroPointsPerRow = static_cast<bool>(zeroPoints);
   SmallVector<Value> tokenIndex = indicesFrom(b, loc, m0, 0, tokens);
   Value zeroF32 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(0)));
@@ -133,7 +132,7 @@ void LinearKernelEmitter::emitInterleavedFloatBlock(OpBuilder &b, Location loc,
   // Levels by a table lookup of codes (at most 4 bits, no zero points per
   // row): the table of codes 0..15.
   Value table;
-  if (config.tableLookup && !zeroPointsPerRow) {
+  if (config.tableLookup && !sig.hasZeroPoints) {
     SmallVector<int32_t> codes(lanes);
     std::iota(codes.begin(), codes.end(), 0);
     table = emitLevels(
@@ -142,20 +141,11 @@ void LinearKernelEmitter::emitInterleavedFloatBlock(OpBuilder &b, Location loc,
             b, loc, DenseElementsAttr::get(i32Type, ArrayRef<int32_t>(codes))),
         Value());
   }
-  // A vector of group `g`'s factors of the block's rows from `buffer` ([N /
-  // R, groups, R]), widened to `type`.
+  // A vector of group `g`'s factors of the block's rows from `buffer`.
   auto loadFactors = [&](OpBuilder &b, Location loc, Value buffer, Value g,
-                         Type type) -> Value {
-    Type stored = cast<MemRefType>(buffer.getType()).getElementType();
-    Value values =
-        vector::LoadOp::create(b, loc, VectorType::get({lanes}, stored), buffer,
-                               ValueRange{block, g, index(b, loc, 0)});
-    auto wide = VectorType::get({lanes}, type);
-    if (stored == type)
-      return values;
-    if (isa<FloatType>(stored))
-      return arith::ExtFOp::create(b, loc, wide, values);
-    return arith::ExtUIOp::create(b, loc, wide, values);
+                         Type type) {
+    return emitInterleavedFactors(b, loc, buffer, block, g, index(b, loc, 0),
+                                  VectorType::get({lanes}, type));
   };
 
   SmallVector<Value> init(tokens, zeroF32);
@@ -163,7 +153,7 @@ void LinearKernelEmitter::emitInterleavedFloatBlock(OpBuilder &b, Location loc,
       b, loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1), init,
       [&](OpBuilder &b, Location loc, Value g, ValueRange accs) {
         Value scale = loadFactors(b, loc, scales, g, b.getF32Type());
-        Value zeros = zeroPointsPerRow
+        Value zeros = sig.hasZeroPoints
                           ? loadFactors(b, loc, zeroPoints, g, b.getI32Type())
                           : Value();
         Value firstWord =

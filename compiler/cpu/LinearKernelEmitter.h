@@ -303,6 +303,13 @@ private:
   using InterleavedBlock = llvm::function_ref<void(
       mlir::OpBuilder &, mlir::Location, mlir::Value block, mlir::Value n0,
       mlir::Value m0, int64_t tokens)>;
+  /// The vector of group `group`'s factors (scales, zero points, minimums)
+  /// of rows `column` .. `column` + lanes of block `block` of an interleaved
+  /// buffer [N / R, groups, R], widened from its storage type to `type`.
+  mlir::Value emitInterleavedFactors(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::Value buffer, mlir::Value block,
+                                     mlir::Value group, mlir::Value column,
+                                     mlir::VectorType type);
   /// Every tile of tokens on the blocks of R rows of the interleaved weights
   /// read in place (threads over blocks): blocks of panelTokens tokens, then
   /// single tokens (decode).

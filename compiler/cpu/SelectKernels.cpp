@@ -226,9 +226,9 @@ struct SelectKernelsPass
                  << " at a time";
         if (config->interleavedRows)
           remark << ", weights interleaved by " << config->interleavedRows
-                 << " rows read in place: blocks of "
-                 << config->interleavedRows << " rows x "
-                 << config->panelTokens << " tokens, then single tokens";
+                 << " rows read in place: blocks of " << config->interleavedRows
+                 << " rows x " << config->panelTokens
+                 << " tokens, then single tokens";
         else if (config->panelRows)
           remark << ", panels of " << config->panelRows << " rows x "
                  << config->panelTokens << " tokens";

@@ -14,6 +14,12 @@
 //     m = m'
 //   result[t, h] = acc / l
 //
+// Full blocks of V keys run without masks and read rows at fixed offsets
+// from j0; the last, partial block clamps its rows to p and masks its scores.
+// A block's V dot products (V vectors of V partial sums) are summed into one
+// vector of scores by a tree of pairwise shuffles and adds (log2 V levels, V/2
+// shuffle pairs per level at the top), not V separate horizontal reductions.
+//
 // Exponentials are polynomial approximations in vector registers
 // (math-polynomial-approximation), accurate to a few ulp; the reference
 // lowering calls libm.
@@ -31,13 +37,71 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/MathExtras.h"
 
+#include <cassert>
 #include <limits>
 
 using namespace mlir;
 using namespace nibble;
 
 namespace {
+
+/// The vector whose lane i is the sum of the lanes of `vectors[i]` (as many
+/// vectors as lanes, a power of two). A tree of pairwise steps: each step
+/// takes two vectors whose lanes hold segments of S partial sums of earlier
+/// operands, and adds the first halves of their segments (interleaved: the
+/// first operand's, then the second's) to the second halves, leaving segments
+/// of S / 2. These shuffles are single instructions on AVX-512 (vshuff64x2,
+/// vshuff32x4, vunpcklpd, vunpcklps and their high forms) and NEON (zip,
+/// uzp). The operands are ordered up front so that the sums come out in
+/// lane order.
+Value emitLaneSums(OpBuilder &b, Location loc, ArrayRef<Value> vectors) {
+  int64_t lanes = static_cast<int64_t>(vectors.size());
+  assert(llvm::isPowerOf2_64(lanes) &&
+         cast<VectorType>(vectors.front().getType()).getNumElements() == lanes);
+  // Which operand's partial sums each lane holds, for operands in order.
+  SmallVector<SmallVector<int64_t>> owners;
+  for (int64_t i = 0; i < lanes; ++i)
+    owners.push_back(SmallVector<int64_t>(lanes, i));
+  SmallVector<SmallVector<int64_t>> lowMasks, highMasks;
+  for (int64_t segment = lanes; segment > 1; segment /= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t start = 0; start < lanes; start += segment)
+      for (int64_t operand : {0, 1})
+        for (int64_t l = 0; l < segment / 2; ++l) {
+          low.push_back(operand * lanes + start + l);
+          high.push_back(operand * lanes + start + segment / 2 + l);
+        }
+    SmallVector<SmallVector<int64_t>> next;
+    for (size_t pair = 0; pair < owners.size(); pair += 2) {
+      SmallVector<int64_t> owner;
+      for (int64_t lane : low)
+        owner.push_back(owners[pair + lane / lanes][lane % lanes]);
+      next.push_back(owner);
+    }
+    owners = next;
+    lowMasks.push_back(low);
+    highMasks.push_back(high);
+  }
+  // Lane l ends up with the sum of operand owners[0][l]: give that operand
+  // vectors[l].
+  SmallVector<Value> level(lanes);
+  for (int64_t l = 0; l < lanes; ++l)
+    level[owners[0][l]] = vectors[l];
+  for (size_t step = 0; step < lowMasks.size(); ++step) {
+    SmallVector<Value> next;
+    for (size_t pair = 0; pair < level.size(); pair += 2) {
+      Value low = vector::ShuffleOp::create(b, loc, level[pair],
+                                            level[pair + 1], lowMasks[step]);
+      Value high = vector::ShuffleOp::create(b, loc, level[pair],
+                                             level[pair + 1], highMasks[step]);
+      next.push_back(arith::AddFOp::create(b, loc, low, high));
+    }
+    level = next;
+  }
+  return level.front();
+}
 
 /// Emits the body of one attention kernel.
 class AttentionKernelEmitter {
@@ -76,8 +140,8 @@ private:
   /// One block of keys from j0: the new (m, l, acc...).
   SmallVector<Value> emitKeyBlock(OpBuilder &b, Location loc, Value j0,
                                   Value end, Value kvHead,
-                                  ArrayRef<Value> scaledQuery,
-                                  ValueRange state);
+                                  ArrayRef<Value> scaledQuery, ValueRange state,
+                                  bool partial);
 
   int64_t lanes;
   float scale;
@@ -126,11 +190,28 @@ void AttentionKernelEmitter::emitQuery(OpBuilder &b, Location loc, Value t,
       f32(b, loc, -std::numeric_limits<float>::infinity()), f32(b, loc, 0)};
   for (int64_t d = 0; d < valueSize; d += lanes)
     init.push_back(zeroVector);
-  auto keyLoop = scf::ForOp::create(
-      b, loc, first, end, index(b, loc, lanes), init,
+  // Full blocks, then the partial block (if any) with its masks.
+  Value step = index(b, loc, lanes);
+  Value fullEnd = arith::AddIOp::create(
+      b, loc, first,
+      arith::MulIOp::create(
+          b, loc,
+          arith::DivUIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, end, first), step),
+          step));
+  auto fullLoop = scf::ForOp::create(
+      b, loc, first, fullEnd, step, init,
       [&](OpBuilder &b, Location loc, Value j0, ValueRange state) {
-        scf::YieldOp::create(
-            b, loc, emitKeyBlock(b, loc, j0, end, kvHead, scaledQuery, state));
+        scf::YieldOp::create(b, loc,
+                             emitKeyBlock(b, loc, j0, end, kvHead, scaledQuery,
+                                          state, /*partial=*/false));
+      });
+  auto keyLoop = scf::ForOp::create(
+      b, loc, fullEnd, end, step, fullLoop.getResults(),
+      [&](OpBuilder &b, Location loc, Value j0, ValueRange state) {
+        scf::YieldOp::create(b, loc,
+                             emitKeyBlock(b, loc, j0, end, kvHead, scaledQuery,
+                                          state, /*partial=*/true));
       });
 
   Value sum = vector::BroadcastOp::create(b, loc, type, keyLoop.getResult(1));
@@ -143,18 +224,19 @@ void AttentionKernelEmitter::emitQuery(OpBuilder &b, Location loc, Value t,
 
 SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
     OpBuilder &b, Location loc, Value j0, Value end, Value kvHead,
-    ArrayRef<Value> scaledQuery, ValueRange state) {
+    ArrayRef<Value> scaledQuery, ValueRange state, bool partial) {
   VectorType type = vectorType(b);
   Value minusInfinity = f32(b, loc, -std::numeric_limits<float>::infinity());
   Value last = arith::SubIOp::create(b, loc, end, index(b, loc, 1));
 
-  // Scores of keys j0 .. j0 + lanes - 1; keys past the query are -inf (their
-  // rows are read at the last valid key instead, so every load is in bounds).
-  Value scores = vector::BroadcastOp::create(b, loc, type, minusInfinity);
-  SmallVector<Value> rows;
+  // The dot products of keys j0 .. j0 + lanes - 1 as vectors of partial
+  // sums. In a partial block, keys past the query read the last valid row
+  // (every load stays in bounds) and their scores become -inf below.
+  SmallVector<Value> rows, dots;
   for (int64_t i = 0; i < lanes; ++i) {
-    Value j = arith::AddIOp::create(b, loc, j0, index(b, loc, i));
-    Value row = arith::MinSIOp::create(b, loc, j, last);
+    Value row = arith::AddIOp::create(b, loc, j0, index(b, loc, i));
+    if (partial)
+      row = arith::MinSIOp::create(b, loc, row, last);
     rows.push_back(row);
     Value dot;
     for (int64_t d = 0, v = 0; d < headSize; d += lanes, ++v) {
@@ -165,12 +247,19 @@ SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
                     .getResult()
               : arith::MulFOp::create(b, loc, scaledQuery[v], key).getResult();
     }
-    Value score =
-        vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, dot);
-    Value visible =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j, end);
-    score = arith::SelectOp::create(b, loc, visible, score, minusInfinity);
-    scores = vector::InsertOp::create(b, loc, score, scores, i);
+    dots.push_back(dot);
+  }
+  Value scores = emitLaneSums(b, loc, dots);
+  if (partial) {
+    for (int64_t i = 0; i < lanes; ++i) {
+      Value j = arith::AddIOp::create(b, loc, j0, index(b, loc, i));
+      Value visible =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j, end);
+      Value score = arith::SelectOp::create(
+          b, loc, visible, vector::ExtractOp::create(b, loc, scores, i),
+          minusInfinity);
+      scores = vector::InsertOp::create(b, loc, score, scores, i);
+    }
   }
 
   // Online softmax: rescale what was accumulated to the new maximum.

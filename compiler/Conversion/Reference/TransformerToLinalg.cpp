@@ -214,23 +214,39 @@ struct LowerRope : public OpRewritePattern<RopeOp> {
     partner[sDim] = s * -1 + 1;
     AffineMap all = AffineMap::getMultiDimIdentityMap(4, ctx);
     AffineMap partnerMap = AffineMap::get(4, 0, partner, ctx);
-    AffineMap tokenMap = loopsTo(ctx, 4, {0});
-    AffineMap freqMap = loopsTo(ctx, 4, {iDim});
     auto freqType = RankedTensorType::get({pairs}, b.getF32Type());
     Value invFreq = arith::ConstantOp::create(
         b, loc,
         DenseElementsAttr::get(freqType, ArrayRef<float>(op.getInvFreq())));
+    // cos θ and sin θ per token and frequency, shared by all heads:
+    // θ = f32(position) · inv_freq, as Hugging Face computes it.
+    SmallVector<int64_t> tableShape = {tokens, pairs};
+    AffineMap tableAll = AffineMap::getMultiDimIdentityMap(2, ctx);
+    Type f32 = b.getF32Type();
+    auto tables = linalg::GenericOp::create(
+        b, loc,
+        TypeRange{RankedTensorType::get(tableShape, f32),
+                  RankedTensorType::get(tableShape, f32)},
+        ValueRange{op.getPositions(), invFreq},
+        ValueRange{emptyTensor(b, loc, tableShape, tokenSizes),
+                   emptyTensor(b, loc, tableShape, tokenSizes)},
+        ArrayRef<AffineMap>{loopsTo(ctx, 2, {0}), loopsTo(ctx, 2, {1}),
+                            tableAll, tableAll},
+        iterators(2), [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value position = arith::SIToFPOp::create(nb, nloc, f32, args[0]);
+          Value angle = arith::MulFOp::create(nb, nloc, position, args[1]);
+          linalg::YieldOp::create(
+              nb, nloc,
+              ValueRange{math::CosOp::create(nb, nloc, angle),
+                         math::SinOp::create(nb, nloc, angle)});
+        });
+    AffineMap tableMap = loopsTo(ctx, 4, {0, iDim});
     Value rotated = generic(
         b, loc, emptyTensor(b, loc, pairShape, tokenSizes),
-        ValueRange{paired, paired, op.getPositions(), invFreq},
-        {all, partnerMap, tokenMap, freqMap, all}, iterators(4),
+        ValueRange{paired, paired, tables.getResult(0), tables.getResult(1)},
+        {all, partnerMap, tableMap, tableMap, all}, iterators(4),
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          // θ = f32(position) · inv_freq, as Hugging Face computes it.
-          Value position =
-              arith::SIToFPOp::create(nb, nloc, nb.getF32Type(), args[2]);
-          Value angle = arith::MulFOp::create(nb, nloc, position, args[3]);
-          Value cos = math::CosOp::create(nb, nloc, angle);
-          Value sin = math::SinOp::create(nb, nloc, angle);
+          Value cos = args[2], sin = args[3];
           // Member 0 gets −partner·sin, member 1 +partner·sin.
           Value member = linalg::IndexOp::create(nb, nloc, sDim);
           Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);

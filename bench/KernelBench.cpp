@@ -3,6 +3,7 @@
 //   nibble-kernel-bench dram  [--threads=1,2] [--mib=512] [--streams=1,2,4,8]
 //   nibble-kernel-bench sgemm --m=1,8 --n=N --k=K [--copies=L] [--threads=1,2]
 //   nibble-kernel-bench model LIB.so [--entries=m1,m8] [--threads=1,2]
+//   nibble-kernel-bench pool  [--threads=1,2] [--loops=10000]
 //   nibble-kernel-bench info
 //   common: [--warmup=1] [--runs=3] [--max-runs=1000] [--min-time=0.5]
 //           [--flush-mib=0]
@@ -27,6 +28,10 @@
 //     (nibble_set_num_threads), inputs bound to pseudo-random data; prints
 //     the time per run, the entry's number of outputs and the weight bytes
 //     of the library, from which the driver derives the time per linear.
+//   pool: runs --loops parallel loops of 16 iterations that do nothing,
+//     back to back, through the runtime's thread pool at each thread count:
+//     the cost of one loop's hand-out and join (a decode step runs hundreds
+//     of loops).
 //   info: whether OpenBLAS is linked in, and which of its kernels it runs.
 //
 // Times are medians of the timed runs after --warmup untimed ones; there are
@@ -72,6 +77,7 @@ struct Options {
   std::vector<int> streams = {1, 2, 4, 8};
   std::vector<int> m;
   int n = 0, k = 0, copies = 1;
+  int loops = 10000;
   std::vector<std::string> entries;
 };
 
@@ -135,6 +141,8 @@ bool parseArguments(int argc, char **argv, Options &options) {
       ok = parseInteger(value, options.k, 1, 1 << 24);
     } else if (matchFlag(arg, "copies", value)) {
       ok = parseInteger(value, options.copies, 1, 1 << 16);
+    } else if (matchFlag(arg, "loops", value)) {
+      ok = parseInteger(value, options.loops, 1, 100000000);
     } else if (matchFlag(arg, "entries", value)) {
       options.entries = splitList(value);
     } else if (arg[0] != '-' && options.command == "model" &&
@@ -154,7 +162,8 @@ bool parseArguments(int argc, char **argv, Options &options) {
     return !options.library.empty();
   if (options.command == "sgemm")
     return !options.m.empty() && options.n > 0 && options.k > 0;
-  return options.command == "dram" || options.command == "info";
+  return options.command == "dram" || options.command == "pool" ||
+         options.command == "info";
 }
 
 //===----------------------------------------------------------------------===//
@@ -283,6 +292,36 @@ int runDram(const Options &options) {
     }
   }
   return job.sink.load() == 42 ? 3 : 0; // Uses the sums.
+}
+
+//===----------------------------------------------------------------------===//
+// Thread pool overhead
+//===----------------------------------------------------------------------===//
+
+/// A nibble_parallel_task that only counts its iterations.
+void countIterations(void *context, int64_t begin, int64_t end) {
+  static_cast<std::atomic<int64_t> *>(context)->fetch_add(
+      end - begin, std::memory_order_relaxed);
+}
+
+int runPool(const Options &options) {
+  constexpr int64_t iterations = 16;
+  std::atomic<int64_t> count{0};
+  for (int threads : options.threads) {
+    nibble_set_num_threads(threads);
+    std::vector<double> times = timeRuns(options.policy, [&] {
+      for (int loop = 0; loop < options.loops; ++loop)
+        nibble_parallel_for(0, iterations, countIterations, &count);
+      return true;
+    });
+    double median = medianOf(times);
+    std::printf("pool threads=%d loops=%d iterations=%lld runs=%zu "
+                "median_s=%.6f us_per_loop=%.3f\n",
+                threads, options.loops, static_cast<long long>(iterations),
+                times.size(), median, median / options.loops * 1e6);
+    std::fflush(stdout);
+  }
+  return count.load() % iterations == 0 ? 0 : 3; // Every iteration ran.
 }
 
 //===----------------------------------------------------------------------===//
@@ -423,10 +462,11 @@ int main(int argc, char **argv) {
         "usage: %s dram [--threads=1,2] [--mib=512] [--streams=1,2,4,8]\n"
         "       %s sgemm --m=1,8 --n=N --k=K [--copies=L] [--threads=1,2]\n"
         "       %s model LIB.so [--entries=E1,E2] [--threads=1,2]\n"
+        "       %s pool [--threads=1,2] [--loops=10000]\n"
         "       %s info\n"
         "  timing: [--warmup=1] [--runs=3] [--max-runs=1000] "
         "[--min-time=0.5] [--flush-mib=0]\n",
-        argv[0], argv[0], argv[0], argv[0]);
+        argv[0], argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }
   if (options.command == "dram")
@@ -435,5 +475,7 @@ int main(int argc, char **argv) {
     return runSgemm(options);
   if (options.command == "model")
     return runModel(options);
+  if (options.command == "pool")
+    return runPool(options);
   return runInfo();
 }

@@ -23,8 +23,10 @@ adds Gemma 3 270M Q4_K_M):
      kept-int8  kept, with --int8-activations: their inputs quantized to
             int8 per token, integer kernels where the codes have no mins
      f32    every weight dequantized to float32
-     w4g64  --scheme "w4, group = 64" (RTN; SmolLM2 only; group 128 does not
-            divide SmolLM2's hidden size 576)
+     w4g64  --scheme "w4, group = 64" (RTN)
+     w4g128 --scheme "w4, group = 128" (RTN; not SmolLM2: 128 does not
+            divide its hidden size 576)
+     w8     --scheme "w8, channel" (RTN)
    all with --capacity CAPACITY (KV cache, default 2048). Each nibblec is
    timed (wall clock and user+system CPU) and its peak RSS taken from the
    kernel's rusage of the child (os.wait4: the number /usr/bin/time -v prints
@@ -126,7 +128,11 @@ BUILDS = {
     "kept-int8": ["--keep-quantization", "--int8-activations"],
     "f32": [],
     "w4g64": ["--scheme=w4, group = 64"],
+    "w4g128": ["--scheme=w4, group = 128"],
+    "w8": ["--scheme=w8, channel"],
 }
+# Builds a model cannot take (their cells stay "-").
+UNSUPPORTED_BUILDS = {"smollm2": {"w4g128"}}
 # The builds compiled for the memory part, per model.
 MEMORY_BUILDS = {"smollm2": ["kept", "f32", "w4g64"], "gemma3": ["kept", "f32"]}
 
@@ -450,7 +456,7 @@ def main():
                              "llama.cpp n_ctx)")
     parser.add_argument("--builds", default="kept,f32",
                         help="nibble builds in the speed part: kept, kept-int8, "
-                             "f32, w4g64")
+                             "f32, w4g64, w4g128, w8")
     parser.add_argument("--rss-tokens", type=int, default=16,
                         help="tokens nibble-run generate makes in the "
                              "memory part")
@@ -532,8 +538,10 @@ def main():
 
             # 1. Compile.
             wanted = []
+            model_builds = [b for b in builds
+                            if b not in UNSUPPORTED_BUILDS.get(model, ())]
             if bench_available:
-                wanted += builds
+                wanted += model_builds
             if not args.skip_memory:
                 wanted += MEMORY_BUILDS[model]
             libraries = {}
@@ -576,7 +584,7 @@ def main():
                         args.decode_tokens, args.repetitions, args.capacity)
                     llama = {(e[0], size_key(e)): e for e in entries}
                     record("llamacpp", entries, busy[-1])
-                for build in builds if bench_available else []:
+                for build in model_builds if bench_available else []:
                     busy.append(
                         wait_quiet(args.quiet, threads, args.wait_quiet))
                     entries = nibble_bench(

@@ -5,20 +5,23 @@
 // lanes, D / Dv head sizes:
 //
 //   q = query[t, h] · scale                           (D / V vectors)
-//   m = -inf, l = 0, acc = 0                          (Dv / V vectors)
+//   m = -inf, l = 0 (vectors), acc = 0                (Dv / V vectors)
 //   for j0 = first; j0 <= p; j0 += V:
 //     s[i] = q · keys[j0 + i, h / G]   (-inf past p)  (one vector of scores)
-//     m' = max(m, max(s)); c = exp(m - m')
-//     e = exp(s - m'); l = l·c + sum(e)
+//     m' = max(m, max over lanes of s); c = exp(m - m')
+//     e = exp(s - m'); l = l·c + e                    (per lane)
 //     acc = acc·c + Σ_i e[i] · values[j0 + i, h / G]
 //     m = m'
-//   result[t, h] = acc / l
+//   result[t, h] = acc / (sum over lanes of l)
 //
-// Full blocks of V keys run without masks and read rows at fixed offsets
-// from j0; the last, partial block clamps its rows to p and masks its scores.
-// A block's V dot products (V vectors of V partial sums) are summed into one
-// vector of scores by a tree of pairwise shuffles and adds (log2 V levels, V/2
-// shuffle pairs per level at the top), not V separate horizontal reductions.
+// Full blocks of V keys run without masks, read rows at fixed offsets from
+// j0 and prefetch the rows kBlocksAhead blocks on; the last, partial block
+// clamps its rows to p and masks its scores. A block's V dot products (V
+// vectors of V partial sums) are summed into one vector of scores by a tree
+// of pairwise shuffles and adds (log2 V levels), not V separate horizontal
+// reductions; the maximum over lanes is a butterfly that leaves it in every
+// lane, so m, c and l stay in vectors; the values are accumulated in two
+// chains of FMAs (even and odd keys) per vector of the result.
 //
 // Exponentials are polynomial approximations in vector registers
 // (math-polynomial-approximation), accurate to a few ulp; the reference
@@ -46,6 +49,12 @@ using namespace mlir;
 using namespace nibble;
 
 namespace {
+
+/// How many blocks of keys ahead of the one it reads a full block
+/// prefetches. The cache's rows of one KV head are 256 bytes (head size 64)
+/// every Hkv · D floats: dozens of strided streams that the hardware
+/// prefetchers do not follow, so each block otherwise waits on DRAM.
+constexpr int64_t kBlocksAhead = 2;
 
 /// The vector whose lane i is the sum of the lanes of `vectors[i]` (as many
 /// vectors as lanes, a power of two). A tree of pairwise steps: each step
@@ -86,21 +95,43 @@ Value emitLaneSums(OpBuilder &b, Location loc, ArrayRef<Value> vectors) {
   }
   // Lane l ends up with the sum of operand owners[0][l]: give that operand
   // vectors[l].
-  SmallVector<Value> level(lanes);
+  SmallVector<int64_t> laneOfOperand(lanes);
   for (int64_t l = 0; l < lanes; ++l)
-    level[owners[0][l]] = vectors[l];
+    laneOfOperand[owners[0][l]] = l;
+  SmallVector<Value> level(vectors);
+  for (int64_t operand = 0; operand < lanes; ++operand)
+    level[operand] = vectors[laneOfOperand[operand]];
+  // Each step halves the vectors in place: pair (2p, 2p + 1) becomes p.
   for (size_t step = 0; step < lowMasks.size(); ++step) {
-    SmallVector<Value> next;
-    for (size_t pair = 0; pair < level.size(); pair += 2) {
-      Value low = vector::ShuffleOp::create(b, loc, level[pair],
-                                            level[pair + 1], lowMasks[step]);
-      Value high = vector::ShuffleOp::create(b, loc, level[pair],
-                                             level[pair + 1], highMasks[step]);
-      next.push_back(arith::AddFOp::create(b, loc, low, high));
+    size_t pairs = level.size() / 2;
+    for (size_t pair = 0; pair < pairs; ++pair) {
+      Value first = level[2 * pair], second = level[2 * pair + 1];
+      Value low =
+          vector::ShuffleOp::create(b, loc, first, second, lowMasks[step]);
+      Value high =
+          vector::ShuffleOp::create(b, loc, first, second, highMasks[step]);
+      level[pair] = arith::AddFOp::create(b, loc, low, high);
     }
-    level = next;
+    level.truncate(pairs);
   }
-  return level.front();
+  assert(level.size() == 1 && "the tree ends in one vector");
+  return level[0];
+}
+
+/// The maximum of the lanes of `vector` (maxnumf: NaN lanes are ignored)
+/// in every lane: log2(lanes) butterfly steps, each a shuffle that swaps
+/// halves of ever smaller segments and a maximum.
+Value emitLaneMax(OpBuilder &b, Location loc, Value vector) {
+  int64_t lanes = cast<VectorType>(vector.getType()).getNumElements();
+  for (int64_t distance = lanes / 2; distance >= 1; distance /= 2) {
+    SmallVector<int64_t> swapped;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      swapped.push_back(lane ^ distance);
+    vector = arith::MaxNumFOp::create(
+        b, loc, vector,
+        vector::ShuffleOp::create(b, loc, vector, vector, swapped));
+  }
+  return vector;
 }
 
 /// Emits the body of one attention kernel.
@@ -142,6 +173,12 @@ private:
                                   Value end, Value kvHead,
                                   ArrayRef<Value> scaledQuery, ValueRange state,
                                   bool partial);
+
+  /// Prefetches the key and value rows of the block kBlocksAhead blocks
+  /// after the one at j0 (clamped to end: the addresses stay in the visible
+  /// cache), every cache line of them.
+  void emitPrefetches(OpBuilder &b, Location loc, Value j0, Value end,
+                      Value kvHead);
 
   int64_t lanes;
   float scale;
@@ -186,8 +223,12 @@ void AttentionKernelEmitter::emitQuery(OpBuilder &b, Location loc, Value t,
 
   Value zeroVector = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0)));
+  // The running maximum (in every lane), the running sum of the weights
+  // (per lane: summed across lanes once at the end) and the accumulators.
   SmallVector<Value> init = {
-      f32(b, loc, -std::numeric_limits<float>::infinity()), f32(b, loc, 0)};
+      vector::BroadcastOp::create(
+          b, loc, type, f32(b, loc, -std::numeric_limits<float>::infinity())),
+      zeroVector};
   for (int64_t d = 0; d < valueSize; d += lanes)
     init.push_back(zeroVector);
   // Full blocks, then the partial block (if any) with its masks.
@@ -214,7 +255,10 @@ void AttentionKernelEmitter::emitQuery(OpBuilder &b, Location loc, Value t,
                                           state, /*partial=*/true));
       });
 
-  Value sum = vector::BroadcastOp::create(b, loc, type, keyLoop.getResult(1));
+  Value sum = vector::BroadcastOp::create(
+      b, loc, type,
+      vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                  keyLoop.getResult(1)));
   for (int64_t d = 0, i = 2; d < valueSize; d += lanes, ++i) {
     Value normalized = arith::DivFOp::create(b, loc, keyLoop.getResult(i), sum);
     vector::StoreOp::create(b, loc, normalized, result,
@@ -249,6 +293,8 @@ SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
     }
     dots.push_back(dot);
   }
+  if (!partial)
+    emitPrefetches(b, loc, j0, end, kvHead);
   Value scores = emitLaneSums(b, loc, dots);
   if (partial) {
     for (int64_t i = 0; i < lanes; ++i) {
@@ -262,35 +308,58 @@ SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
     }
   }
 
-  // Online softmax: rescale what was accumulated to the new maximum.
+  // Online softmax: rescale what was accumulated to the new maximum. All
+  // in vectors: no horizontal step but the maximum's butterfly.
   Value oldMax = state[0], oldSum = state[1];
-  Value blockMax = vector::ReductionOp::create(
-      b, loc, vector::CombiningKind::MAXIMUMF, scores);
-  Value newMax = arith::MaximumFOp::create(b, loc, oldMax, blockMax);
-  Value correction = math::ExpOp::create(
+  Value newMax =
+      arith::MaxNumFOp::create(b, loc, oldMax, emitLaneMax(b, loc, scores));
+  Value correctionVector = math::ExpOp::create(
       b, loc, arith::SubFOp::create(b, loc, oldMax, newMax));
   Value weights = math::ExpOp::create(
-      b, loc,
-      arith::SubFOp::create(b, loc, scores,
-                            vector::BroadcastOp::create(b, loc, type, newMax)));
-  Value newSum = arith::AddFOp::create(
-      b, loc, arith::MulFOp::create(b, loc, oldSum, correction),
-      vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, weights));
-  Value correctionVector =
-      vector::BroadcastOp::create(b, loc, type, correction);
+      b, loc, arith::SubFOp::create(b, loc, scores, newMax));
+  Value newSum =
+      vector::FMAOp::create(b, loc, oldSum, correctionVector, weights);
   SmallVector<Value> next = {newMax, newSum};
+  // Two chains of FMAs per vector of the result (even and odd keys), so the
+  // block's latency is half as many dependent FMAs.
   for (int64_t d = 0, v = 2; d < valueSize; d += lanes, ++v) {
-    Value acc = arith::MulFOp::create(b, loc, state[v], correctionVector);
+    Value chains[2] = {
+        arith::MulFOp::create(b, loc, state[v], correctionVector), Value()};
     for (int64_t i = 0; i < lanes; ++i) {
       Value weight = vector::BroadcastOp::create(
           b, loc, type, vector::ExtractOp::create(b, loc, weights, i));
       Value value = vector::LoadOp::create(
           b, loc, type, values, ValueRange{rows[i], kvHead, index(b, loc, d)});
-      acc = vector::FMAOp::create(b, loc, weight, value, acc);
+      Value &chain = chains[i % 2];
+      chain =
+          chain
+              ? vector::FMAOp::create(b, loc, weight, value, chain).getResult()
+              : arith::MulFOp::create(b, loc, weight, value).getResult();
     }
-    next.push_back(acc);
+    next.push_back(arith::AddFOp::create(b, loc, chains[0], chains[1]));
   }
   return next;
+}
+
+void AttentionKernelEmitter::emitPrefetches(OpBuilder &b, Location loc,
+                                            Value j0, Value end, Value kvHead) {
+  constexpr int64_t lineFloats = 16; // 64-byte lines.
+  // The first of the block's rows ahead, so that all its rows are < end
+  // (near the end this prefetches rows already read: harmless).
+  Value first = arith::MinSIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, j0, index(b, loc, kBlocksAhead * lanes)),
+      arith::SubIOp::create(b, loc, end, index(b, loc, lanes)));
+  for (int64_t i = 0; i < lanes; ++i) {
+    Value row = arith::AddIOp::create(b, loc, first, index(b, loc, i));
+    for (auto [buffer, size] :
+         {std::pair(keys, headSize), std::pair(values, valueSize)})
+      for (int64_t d = 0; d < size; d += lineFloats)
+        memref::PrefetchOp::create(b, loc, buffer,
+                                   ValueRange{row, kvHead, index(b, loc, d)},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+  }
 }
 
 /// A name for the kernel of `op` with `lanes`.

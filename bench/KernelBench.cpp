@@ -306,14 +306,25 @@ void countIterations(void *context, int64_t begin, int64_t end) {
 
 int runPool(const Options &options) {
   constexpr int64_t iterations = 16;
-  std::atomic<int64_t> count{0};
   for (int threads : options.threads) {
     nibble_set_num_threads(threads);
+    std::atomic<int64_t> count{0};
     std::vector<double> times = timeRuns(options.policy, [&] {
       for (int loop = 0; loop < options.loops; ++loop)
         nibble_parallel_for(0, iterations, countIterations, &count);
       return true;
     });
+    // Every iteration of every loop ran exactly once.
+    int64_t expected = int64_t(options.policy.warmup + times.size()) *
+                       options.loops * iterations;
+    if (count.load() != expected) {
+      std::fprintf(stderr,
+                   "nibble-kernel-bench: the pool ran %lld iterations, "
+                   "expected %lld\n",
+                   static_cast<long long>(count.load()),
+                   static_cast<long long>(expected));
+      return 3;
+    }
     double median = medianOf(times);
     std::printf("pool threads=%d loops=%d iterations=%lld runs=%zu "
                 "median_s=%.6f us_per_loop=%.3f\n",
@@ -321,7 +332,7 @@ int runPool(const Options &options) {
                 times.size(), median, median / options.loops * 1e6);
     std::fflush(stdout);
   }
-  return count.load() % iterations == 0 ? 0 : 3; // Every iteration ran.
+  return 0;
 }
 
 //===----------------------------------------------------------------------===//

@@ -51,9 +51,9 @@ using namespace nibble;
 namespace {
 
 /// How many blocks of keys ahead of the one it reads a full block
-/// prefetches. The cache's rows of one KV head are 256 bytes (head size 64)
-/// every Hkv · D floats: dozens of strided streams that the hardware
-/// prefetchers do not follow, so each block otherwise waits on DRAM.
+/// prefetches. The cache's rows of one KV head are pieces of D floats every
+/// Hkv · D floats, read by dozens of load instructions per block: strided
+/// streams that the hardware prefetchers may not follow.
 constexpr int64_t kBlocksAhead = 2;
 
 /// The vector whose lane i is the sum of the lanes of `vectors[i]` (as many
@@ -61,9 +61,9 @@ constexpr int64_t kBlocksAhead = 2;
 /// takes two vectors whose lanes hold segments of S partial sums of earlier
 /// operands, and adds the first halves of their segments (interleaved: the
 /// first operand's, then the second's) to the second halves, leaving segments
-/// of S / 2. These shuffles are single instructions on AVX-512 (vshuff64x2,
-/// vshuff32x4, vunpcklpd, vunpcklps and their high forms) and NEON (zip,
-/// uzp). The operands are ordered up front so that the sums come out in
+/// of S / 2. On AVX-512 each shuffle is one instruction (vinsertf64x4,
+/// vshuff64x2, vpermt2pd, vunpcklpd / vunpckhpd, vshufps in the compiled
+/// kernels). The operands are ordered up front so that the sums come out in
 /// lane order.
 Value emitLaneSums(OpBuilder &b, Location loc, ArrayRef<Value> vectors) {
   int64_t lanes = static_cast<int64_t>(vectors.size());

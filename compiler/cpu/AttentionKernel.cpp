@@ -270,8 +270,8 @@ SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
     OpBuilder &b, Location loc, Value j0, Value end, Value kvHead,
     ArrayRef<Value> scaledQuery, ValueRange state, bool partial) {
   VectorType type = vectorType(b);
-  Value minusInfinity = f32(b, loc, -std::numeric_limits<float>::infinity());
-  Value last = arith::SubIOp::create(b, loc, end, index(b, loc, 1));
+  Value last =
+      partial ? arith::SubIOp::create(b, loc, end, index(b, loc, 1)) : Value();
 
   // The dot products of keys j0 .. j0 + lanes - 1 as vectors of partial
   // sums. In a partial block, keys past the query read the last valid row
@@ -297,15 +297,13 @@ SmallVector<Value> AttentionKernelEmitter::emitKeyBlock(
     emitPrefetches(b, loc, j0, end, kvHead);
   Value scores = emitLaneSums(b, loc, dots);
   if (partial) {
-    for (int64_t i = 0; i < lanes; ++i) {
-      Value j = arith::AddIOp::create(b, loc, j0, index(b, loc, i));
-      Value visible =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j, end);
-      Value score = arith::SelectOp::create(
-          b, loc, visible, vector::ExtractOp::create(b, loc, scores, i),
-          minusInfinity);
-      scores = vector::InsertOp::create(b, loc, score, scores, i);
-    }
+    // Lanes i < end - j0 are visible.
+    Value visible = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({lanes}, b.getI1Type()),
+        ValueRange{arith::SubIOp::create(b, loc, end, j0)});
+    Value minusInfinity = vector::BroadcastOp::create(
+        b, loc, type, f32(b, loc, -std::numeric_limits<float>::infinity()));
+    scores = arith::SelectOp::create(b, loc, visible, scores, minusInfinity);
   }
 
   // Online softmax: rescale what was accumulated to the new maximum. All
